@@ -1,0 +1,103 @@
+"""One noxfile drives every package: shared/, infra/ and each folder under projects/."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+PROJECTS = sorted(p.parent.name for p in ROOT.glob("projects/*/pyproject.toml"))
+PYTHON = os.environ.get("DE_PYTHON", "3.11")
+TOOLS = ("ruff==0.14.5", "mypy==1.18.2", "pytest==8.4.2", "pytest-timeout==2.4.0")
+
+nox.options.default_venv_backend = "uv"
+nox.options.reuse_venv = "yes"
+nox.options.error_on_missing_interpreters = True
+nox.options.sessions = ["shared", "infra", *PROJECTS]
+
+
+def _check(session: nox.Session, path: str, *, install: tuple[str, ...]) -> None:
+    """Lint, type-check and test one package: the same steps for shared and every project."""
+    session.install(*TOOLS, *install)
+    session.run("ruff", "check", path)
+    session.run("ruff", "format", "--check", path)
+    session.run("mypy", f"{path}/src")
+    session.run("pytest", f"{path}/tests/unit", *session.posargs)
+    session.run("pytest", f"{path}/tests/integration", "-m", "integration", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def shared(session: nox.Session) -> None:
+    """Check the de-common library."""
+    _check(session, "shared", install=("-e", "shared[testing,dev]"))
+
+
+@nox.session(python=PYTHON)
+def infra(session: nox.Session) -> None:
+    """Start every local service, round-trip a real client through each, stop it cleanly."""
+    session.install(*TOOLS, "-e", "shared[testing,clients]")
+    session.run("ruff", "check", "infra")
+    session.run("ruff", "format", "--check", "infra")
+    session.run("pytest", "infra/local/tests", "-m", "integration", *session.posargs)
+
+
+def _project_session(name: str) -> None:
+    @nox.session(name=name, python=PYTHON)
+    def check(session: nox.Session) -> None:
+        _check(
+            session,
+            f"projects/{name}",
+            install=("-e", "shared[testing]", "-e", f"projects/{name}[test]"),
+        )
+
+    check.__doc__ = f"Lint, type-check and test projects/{name} against real services."
+
+
+for _name in PROJECTS:
+    _project_session(_name)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """Ruff over the whole repository."""
+    session.install("ruff==0.14.5")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+def _selected(session: nox.Session) -> list[str]:
+    chosen = [a for a in session.posargs if not a.startswith("-")] or PROJECTS
+    unknown = sorted(set(chosen) - set(PROJECTS))
+    if unknown:
+        session.error(f"unknown project(s): {', '.join(unknown)}; have: {', '.join(PROJECTS)}")
+    return chosen
+
+
+@nox.session(python=PYTHON)
+def demo(session: nox.Session) -> None:
+    """The showcase: each project's job end to end on its bundled sample data."""
+    for name in _selected(session):
+        session.install("-e", "shared[testing]", "-e", f"projects/{name}")
+        session.log(f"--- demo: {name}")
+        session.run("python", "-m", name, "demo", "--json")
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmarks against each project's anchor tool, printed as ratios."""
+    for name in _selected(session):
+        script = ROOT / "projects" / name / "bench" / "run.py"
+        if not script.exists():
+            session.log(f"{name}: no bench/run.py")
+            continue
+        session.install("-e", "shared[testing]", "-e", f"projects/{name}[test,bench]")
+        session.run("python", str(script), *[a for a in session.posargs if a.startswith("-")])
+
+
+@nox.session(python=PYTHON)
+def services(session: nox.Session) -> None:
+    """Local services: nox -s services -- up|down|status [name...]."""
+    session.install("-e", "shared[services]")
+    session.run("python", "-m", "de_common.services", *(session.posargs or ["status"]))

@@ -49,7 +49,7 @@ def test_two_jobs_do_not_share_a_registry():
 def test_serve_exposes_metrics_over_http():
     jm = job_metrics("p")
     jm.count("ok", 3)
-    server, thread = serve(0, jm.registry)
+    server, _thread = serve(0, jm.registry)
     try:
         port = server.server_address[1]
         body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
@@ -60,5 +60,7 @@ def test_serve_exposes_metrics_over_http():
 
 def test_push_to_unreachable_gateway_is_service_unavailable():
     jm = job_metrics("p")
-    with pytest.raises(ServiceUnavailable, match="pushgateway unreachable at http://127.0.0.1:9"):
+    with pytest.raises(
+        ServiceUnavailable, match=r"pushgateway unreachable at http://127\.0\.0\.1:9"
+    ):
         push("http://127.0.0.1:9", "job", jm.registry)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import nox
@@ -101,3 +102,36 @@ def services(session: nox.Session) -> None:
     """Local services: nox -s services -- up|down|status [name...]."""
     session.install("-e", "shared[services]")
     session.run("python", "-m", "de_common.services", *(session.posargs or ["status"]))
+
+
+# What a fork of one project carries besides the project itself: the library, the service launcher,
+# the tooling and the CI wiring. The fork keeps the monorepo's shape, so this noxfile works there too.
+FORK_COMMON = ("shared", "infra", ".ci", "noxfile.py", "pyproject.toml", ".gitignore", "LICENSE")
+
+
+@nox.session(python=False)
+def fork(session: nox.Session) -> None:
+    """Write a standalone repository of one project: nox -s fork -- <project> <dest>."""
+    if len(session.posargs) != 2:
+        session.error("usage: nox -s fork -- <project> <dest>")
+    name, dest_arg = session.posargs
+    if name not in PROJECTS:
+        session.error(f"unknown project {name!r}; have: {', '.join(PROJECTS)}")
+    dest = Path(dest_arg).resolve()
+    if dest.exists() and any(dest.iterdir()):
+        session.error(f"{dest} exists and is not empty")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".ruff_cache", ".state")
+    for item in (*FORK_COMMON, f"projects/{name}"):
+        src = ROOT / item
+        if src.is_dir():
+            shutil.copytree(src, dest / item, ignore=ignore)
+        elif src.exists():
+            (dest / item).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / item)
+    workflows = dest / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    for wf in ("_project.yml", "ci-shared.yml", "ci-infra.yml", f"ci-{name}.yml"):
+        shutil.copy2(ROOT / ".github" / "workflows" / wf, workflows / wf)
+    shutil.copy2(ROOT / "projects" / name / "README.md", dest / "README.md")
+    session.run("git", "init", "-q", "-b", "main", str(dest), external=True)
+    session.log(f"forked {name} into {dest}: cd there and run `uvx nox`")

@@ -24,7 +24,9 @@ def load(path: Path) -> dict[object, object]:
 
 def test_every_workflow_is_valid_against_the_github_schema():
     files = sorted(str(p) for p in WORKFLOWS.glob("*.yml"))
-    exe = shutil.which("check-jsonschema") or str(Path(sys.executable).with_name("check-jsonschema"))
+    exe = shutil.which("check-jsonschema") or str(
+        Path(sys.executable).with_name("check-jsonschema")
+    )
     res = subprocess.run(
         [exe, "--builtin-schema", "vendor.github-workflows", *files],
         capture_output=True,

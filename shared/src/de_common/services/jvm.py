@@ -1,0 +1,163 @@
+"""What the JVM services share: finding Java, resolving Maven jars into the cache, tool venvs."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from de_common.services.base import NotInstalled, Runtime, ServiceError, which
+
+_COMPLETE = ".complete"
+
+
+def java_home() -> Path:
+    """$JAVA_HOME when it holds bin/java, else the JDK behind `java` on PATH."""
+    env = os.environ.get("JAVA_HOME")
+    if env and (Path(env) / "bin" / "java").exists():
+        return Path(env)
+    found = shutil.which("java")
+    if found is None:
+        raise NotInstalled(
+            "java not found: install a JDK 17 (apt-get install openjdk-17-jdk-headless)"
+        )
+    return Path(os.path.realpath(found)).parent.parent
+
+
+def java() -> str:
+    """The java executable."""
+    return str(java_home() / "bin" / "java")
+
+
+def missing_java() -> str | None:
+    """Why no usable Java is here, or None."""
+    try:
+        java_home()
+    except NotInstalled as exc:
+        return str(exc)
+    return None
+
+
+@contextlib.contextmanager
+def cache_lock(cache_dir: Path, name: str) -> Iterator[None]:
+    """One provisioner at a time per cache item (parallel pytest sessions share the cache)."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with (cache_dir / f".{name}.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def jar_dir(rt: Runtime, profile: str) -> Path:
+    """Where `provision` copies the jars of one Maven profile."""
+    return rt.cache_dir / "jars" / profile
+
+
+def classpath(rt: Runtime, profile: str, *first: Path) -> str:
+    """A java -cp value: extra folders first, then every jar of the profile (JVM wildcard)."""
+    return os.pathsep.join([*(str(p) for p in first), str(jar_dir(rt, profile) / "*")])
+
+
+def jars_ready(rt: Runtime, profile: str) -> bool:
+    """True when the profile's jars were copied completely from the current pom."""
+    marker = jar_dir(rt, profile) / _COMPLETE
+    try:
+        return marker.read_text().strip() == _pom_digest(rt)
+    except OSError:
+        return False
+
+
+def _pom_digest(rt: Runtime) -> str:
+    pom = rt.require_infra_dir() / "pom.xml"
+    return hashlib.sha256(pom.read_bytes()).hexdigest()
+
+
+def resolve_jars(rt: Runtime, profile: str, timeout: float = 900.0) -> Path:
+    """Copy a pom profile's runtime jars into the cache once (re-done when the pom changes)."""
+    target = jar_dir(rt, profile)
+    with cache_lock(rt.cache_dir, f"jars-{profile}"):
+        if jars_ready(rt, profile):
+            return target
+        mvn = which("mvn")
+        if mvn is None:
+            raise NotInstalled(f"{rt.service.name}: mvn not found (apt-get install maven)")
+        pom = rt.require_infra_dir() / "pom.xml"
+        # Copy into a fresh folder and swap it in, so an interrupted copy never looks complete.
+        staging = target.with_name(f"{profile}.partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        argv = [mvn, "-q", "-B", "-f", str(pom), "-P", profile]
+        argv += ["dependency:copy-dependencies", f"-DoutputDirectory={staging}"]
+        rt.run(argv, timeout=timeout)
+        (staging / _COMPLETE).write_text(_pom_digest(rt))
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+        return target
+
+
+def run_java_tool(
+    rt: Runtime, profile: str, main_class: str, args: Sequence[str], jvm_opts: Sequence[str] = ()
+) -> int:
+    """Run a Java main class from the profile's jars with the caller's stdio; its exit code."""
+    if not jars_ready(rt, profile) and rt.service.provision is not None:
+        rt.service.provision(rt)
+    argv = [java(), *jvm_opts, "-cp", classpath(rt, profile), main_class, *args]
+    try:
+        return subprocess.run(argv, check=False).returncode
+    except KeyboardInterrupt:
+        return 130
+
+
+def tool_python(rt: Runtime, venv: str) -> Path:
+    """The python of a tool venv under the cache folder."""
+    return rt.cache_dir / "venvs" / venv / "bin" / "python"
+
+
+def tool_venv(rt: Runtime, venv: str, requirements: Sequence[str], timeout: float = 900.0) -> Path:
+    """Create (once) a venv under the cache with pinned requirements; its folder."""
+    folder = rt.cache_dir / "venvs" / venv
+    wanted = "\n".join(requirements)
+    marker = folder / _COMPLETE
+    with cache_lock(rt.cache_dir, f"venv-{venv}"):
+        with contextlib.suppress(OSError):
+            if marker.read_text() == wanted:
+                return folder
+        uv = which("uv", str(Path(sys.executable).parent))
+        if uv is None:
+            raise NotInstalled(f"{rt.service.name}: uv not found (pip install uv)")
+        shutil.rmtree(folder, ignore_errors=True)
+        rt.run([uv, "venv", "-q", "-p", "3.11", str(folder)], timeout=120)
+        rt.run(
+            [uv, "pip", "install", "-q", "-p", str(folder / "bin" / "python"), *requirements],
+            timeout=timeout,
+        )
+        marker.write_text(wanted)
+        return folder
+
+
+def log_since_start(rt: Runtime, needle: str) -> bool:
+    """True if `needle` appears in the service log after the launcher's last start marker."""
+    try:
+        with rt.log_file.open("rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - 2_000_000))
+            text = handle.read().decode(errors="replace")
+    except OSError:
+        return False
+    start = text.rfind(f"starting {rt.service.name}\n")
+    return needle in text[start if start >= 0 else 0 :]
+
+
+def require_ok(proc: subprocess.CompletedProcess[str], what: str) -> None:
+    """Turn a failed helper command into a one-line ServiceError."""
+    if proc.returncode != 0:
+        lines = (proc.stderr or proc.stdout).strip().splitlines()
+        raise ServiceError(f"{what} failed: {lines[-1] if lines else proc.returncode}")

@@ -1,0 +1,179 @@
+"""Apache Kafka 4 in KRaft mode (one combined broker + controller) from Maven Central jars.
+
+`provision` copies the `kafka` profile of infra/local/pom.xml into `<cache>/jars/kafka`; `start`
+formats the storage once (static single-voter quorum, so a changed port needs no re-format) and
+runs `kafka.Kafka server.properties`. The `kafka-tool` verb runs Kafka's own CLI tools from the
+same jars: `python -m de_common.services kafka-tool kafka-topics --bootstrap-server ... --list`.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import sys
+import uuid
+from collections.abc import Sequence
+
+from de_common.services import jvm
+from de_common.services.base import HOST, Runtime, Service, ServiceError, port_open, runtime
+
+PROFILE = "kafka"
+KAFKA_VERSION = "4.1.1"
+
+# Tool name (as in Kafka's bin/ folder) -> main class in the 4.x jars.
+TOOLS: dict[str, str] = {
+    "kafka-topics": "org.apache.kafka.tools.TopicCommand",
+    "kafka-consumer-groups": "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+    "kafka-producer-perf-test": "org.apache.kafka.tools.ProducerPerformance",
+    "kafka-consumer-perf-test": "org.apache.kafka.tools.ConsumerPerformance",
+    "kafka-console-producer": "org.apache.kafka.tools.ConsoleProducer",
+    "kafka-console-consumer": "org.apache.kafka.tools.consumer.ConsoleConsumer",
+    "kafka-get-offsets": "org.apache.kafka.tools.GetOffsetShell",
+    "kafka-configs": "kafka.admin.ConfigCommand",
+    "kafka-delete-records": "org.apache.kafka.tools.DeleteRecordsCommand",
+    "kafka-transactions": "org.apache.kafka.tools.TransactionsCommand",
+    "kafka-storage": "kafka.tools.StorageTool",
+}
+PERF_TOOLS = {"kafka-producer-perf-test", "kafka-consumer-perf-test"}
+
+SERVER_PROPERTIES = """\
+# Written by de_common.services.kafka on every start; edit the module, not this file.
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@{host}:{controller}
+listeners=PLAINTEXT://{host}:{port},CONTROLLER://{host}:{controller}
+advertised.listeners=PLAINTEXT://{host}:{port}
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs={data}
+num.partitions=1
+auto.create.topics.enable=false
+delete.topic.enable=true
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=4
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=4
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+log.retention.hours=24
+log.segment.bytes=67108864
+"""
+
+# Server logs go to stdout, which the launcher appends to <state>/kafka/kafka.log.
+SERVER_LOG4J = """\
+status = warn
+appender.out.type = Console
+appender.out.name = out
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.out.ref = out
+logger.config.name = org.apache.kafka.common.config.AbstractConfig
+logger.config.level = WARN
+logger.state.name = state.change.logger
+logger.state.level = WARN
+logger.raft.name = org.apache.kafka.raft
+logger.raft.level = WARN
+logger.logs.name = org.apache.kafka.storage.internals.log
+logger.logs.level = WARN
+"""
+
+TOOLS_LOG4J = """\
+status = warn
+appender.err.type = Console
+appender.err.name = err
+appender.err.target = SYSTEM_ERR
+appender.err.layout.type = PatternLayout
+appender.err.layout.pattern = %p %m (%c)%n
+rootLogger.level = WARN
+rootLogger.appenderRef.err.ref = err
+"""
+
+
+def heap() -> str:
+    """The broker's max heap: $DE_KAFKA_HEAP or 512m (two cores shared by everybody)."""
+    return os.environ.get("DE_KAFKA_HEAP", "512m")
+
+
+def _provision(rt: Runtime) -> None:
+    jvm.resolve_jars(rt, PROFILE)
+    config = jvm.jar_dir(rt, PROFILE).parent / "kafka-tools-log4j2.properties"
+    if not config.exists():
+        config.write_text(TOOLS_LOG4J)
+
+
+def _missing(rt: Runtime) -> str | None:
+    return jvm.missing_java()
+
+
+def _cluster_id() -> str:
+    # Kafka's Uuid text form: URL-safe base64 of 16 random bytes, no padding.
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+
+
+def _start(rt: Runtime) -> None:
+    data = rt.data_dir
+    data.mkdir(parents=True, exist_ok=True)
+    props = rt.state_dir / "server.properties"
+    props.write_text(
+        SERVER_PROPERTIES.format(
+            host=HOST, port=rt.port(), controller=rt.port("controller"), data=data
+        )
+    )
+    log4j = rt.state_dir / "log4j2.properties"
+    log4j.write_text(SERVER_LOG4J)
+    java = jvm.java()
+    cp = jvm.classpath(rt, PROFILE)
+    common = [f"-Dlog4j2.configurationFile={log4j}", "-Djava.awt.headless=true", "-cp", cp]
+    if not (data / "meta.properties").exists():
+        tool = [java, "-Xmx256m", "-XX:TieredStopAtLevel=1", *common, "kafka.tools.StorageTool"]
+        rt.run([*tool, "format", "-t", _cluster_id(), "-c", str(props)], timeout=120)
+    gc = ["-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-XX:+ExitOnOutOfMemoryError"]
+    rt.spawn(
+        [java, "-Xms128m", f"-Xmx{heap()}", *gc, *common, "kafka.Kafka", str(props)],
+        cwd=rt.state_dir,
+    )
+
+
+def _ready(rt: Runtime) -> bool:
+    return port_open(rt.port()) and jvm.log_since_start(rt, "Kafka Server started")
+
+
+def _url(rt: Runtime) -> str:
+    return f"{HOST}:{rt.port()}"
+
+
+def kafka_tool(args: Sequence[str]) -> int:
+    """`kafka-tool <tool> [args...]`: run one of Kafka's CLI tools from the broker's jars."""
+    if not args or args[0] not in TOOLS:
+        print(f"usage: kafka-tool <{'|'.join(TOOLS)}> [args...]", file=sys.stderr)
+        return 2
+    rt = runtime(SERVICE)
+    try:
+        _provision(rt)
+    except ServiceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    config = jvm.jar_dir(rt, PROFILE).parent / "kafka-tools-log4j2.properties"
+    opts = [f"-Dlog4j2.configurationFile={config}", "-Xmx512m"]
+    if args[0] not in PERF_TOOLS:
+        # Admin tools run for a second: skip the optimising JIT, start faster.
+        opts += ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"]
+    return jvm.run_java_tool(rt, PROFILE, TOOLS[args[0]], args[1:], opts)
+
+
+SERVICE = Service(
+    name="kafka",
+    env_var="DE_KAFKA_BOOTSTRAP",
+    ports={"port": 29092, "controller": 29093},
+    url=_url,
+    start=_start,
+    ready=_ready,
+    provision=_provision,
+    missing=_missing,
+    startup_timeout=60.0,
+    commands={"kafka-tool": kafka_tool},
+)

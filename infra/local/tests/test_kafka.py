@@ -1,0 +1,139 @@
+"""Kafka through the launcher: up -> produce and consume with confluent-kafka -> down leaves nothing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from de_common.services import base, registry
+
+pytestmark = pytest.mark.integration
+
+# Not the dev ports: these tests must never stop the instance the team works against.
+PORTS = {"DE_KAFKA_PORT": "39092", "DE_KAFKA_CONTROLLER": "39093"}
+
+
+@pytest.fixture(scope="module")
+def isolated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A private state folder and ports for this module, in os.environ and for subprocesses."""
+    env = {"DE_STATE_DIR": str(tmp_path_factory.mktemp("state")), **PORTS}
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in env.items():
+            mp.setenv(key, value)
+        mp.delenv("DE_KAFKA_BOOTSTRAP", raising=False)
+        yield env
+
+
+@pytest.fixture(scope="module")
+def kafka(isolated: dict[str, str]) -> Iterator[str]:
+    service = registry.get("kafka")
+    url = base.up(service)
+    try:
+        yield url
+    finally:
+        base.down(service)
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "de_common.services", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_up_reports_loopback_bootstrap_and_ready(kafka: str) -> None:
+    assert kafka == "127.0.0.1:39092"
+    st = base.status(registry.get("kafka"))
+    assert st.running and st.ready and st.pids
+
+
+def test_produce_and_consume_round_trip(kafka: str) -> None:
+    from confluent_kafka import Consumer, Producer
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    topic = f"t_{uuid.uuid4().hex[:10]}"
+    admin = AdminClient({"bootstrap.servers": kafka})
+    admin.create_topics([NewTopic(topic, num_partitions=2, replication_factor=1)])[topic].result(30)
+
+    producer = Producer({"bootstrap.servers": kafka, "enable.idempotence": True})
+    sent = [f"msg-{i}".encode() for i in range(100)]
+    for i, value in enumerate(sent):
+        producer.produce(topic, key=str(i % 7).encode(), value=value)
+    assert producer.flush(30) == 0
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": kafka,
+            "group.id": f"g_{uuid.uuid4().hex[:8]}",
+            "auto.offset.reset": "earliest",
+        }
+    )
+    consumer.subscribe([topic])
+    got: list[bytes] = []
+    try:
+        for _ in range(300):
+            msg = consumer.poll(0.5)
+            if msg is None:
+                if len(got) >= len(sent):
+                    break
+                continue
+            assert msg.error() is None, msg.error()
+            got.append(msg.value())
+    finally:
+        consumer.close()
+    assert sorted(got) == sorted(sent)
+
+
+def test_auto_create_is_off(kafka: str) -> None:
+    from confluent_kafka import Producer
+    from confluent_kafka.admin import AdminClient
+
+    topic = f"never_{uuid.uuid4().hex[:8]}"
+    producer = Producer({"bootstrap.servers": kafka, "message.timeout.ms": 3000})
+    errors: list[object] = []
+    producer.produce(topic, b"x", on_delivery=lambda err, _msg: errors.append(err))
+    producer.flush(10)
+    assert errors and errors[0] is not None
+    assert topic not in AdminClient({"bootstrap.servers": kafka}).list_topics(timeout=10).topics
+
+
+def test_kafka_tool_lists_topics(kafka: str) -> None:
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    topic = f"listed_{uuid.uuid4().hex[:8]}"
+    admin = AdminClient({"bootstrap.servers": kafka})
+    admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(30)
+    proc = _cli("kafka-tool", "kafka-topics", "--bootstrap-server", kafka, "--list")
+    assert proc.returncode == 0, proc.stderr
+    assert topic in proc.stdout.split()
+
+
+def test_kafka_tool_rejects_unknown_tool(isolated: dict[str, str]) -> None:
+    proc = _cli("kafka-tool", "kafka-nonsense")
+    assert proc.returncode == 2
+    assert "kafka-topics" in proc.stderr
+
+
+def test_up_reuses_and_down_leaves_no_process_or_port(kafka: str) -> None:
+    service = registry.get("kafka")
+    before = base.status(service).pids
+    assert base.up(service) == kafka
+    assert base.status(service).pids == before  # reused, not restarted
+
+    assert base.down(service)
+    assert not any(base.pid_alive(p) for p in before)
+    assert not base.port_listening(39092)
+    assert not base.port_listening(39093)
+    assert not (Path(os.environ["DE_STATE_DIR"]) / "kafka" / "service.json").exists()
+    # Data survives a restart (the storage is formatted once).
+    base.up(service)
+    assert base.status(service).ready

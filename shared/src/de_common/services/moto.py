@@ -1,0 +1,47 @@
+"""S3 and Kinesis: one `moto_server` (a real HTTP server for the AWS APIs) from a tool venv."""
+
+from __future__ import annotations
+
+from de_common.services.base import DockerSpec, Runtime, Service, http_ok
+from de_common.services.jvm import tool_venv
+
+REQUIREMENTS = ("moto[server]==5.2.5",)
+VENV = "moto"
+
+
+def _provision(rt: Runtime) -> None:
+    tool_venv(rt, VENV, REQUIREMENTS)
+
+
+def _start(rt: Runtime) -> None:
+    folder = tool_venv(rt, VENV, REQUIREMENTS)
+    rt.spawn(
+        [str(folder / "bin" / "moto_server"), "-H", "127.0.0.1", "-p", str(rt.port())],
+        cwd=rt.state_dir,
+    )
+
+
+def _ready(rt: Runtime) -> bool:
+    return http_ok(f"http://127.0.0.1:{rt.port()}/moto-api/data.json")
+
+
+def _url(rt: Runtime) -> str:
+    return f"http://127.0.0.1:{rt.port()}"
+
+
+SERVICE = Service(
+    name="moto",
+    env_var="DE_S3_ENDPOINT",
+    ports={"port": 25000},
+    url=_url,
+    start=_start,
+    ready=_ready,
+    provision=_provision,
+    startup_timeout=60.0,
+    docker=DockerSpec(
+        image="motoserver/moto:latest",
+        port=5000,
+        url="http://{host}:{port}",
+        wait_log="Running on",
+    ),
+)

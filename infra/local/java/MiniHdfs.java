@@ -45,7 +45,7 @@ public class MiniHdfs {
         conf.set("dfs.namenode.rpc-bind-host", host);
         conf.set("dfs.namenode.http-bind-host", host);
         // Keep a restarted cluster's files: format only a fresh base folder.
-        boolean fresh = !new File(base, "data/name1/current/VERSION").exists();
+        boolean fresh = !new File(base, "name-0-1/current/VERSION").exists();
 
         MiniDFSCluster cluster = new MiniDFSCluster.Builder(conf)
                 .nameNodePort(nnPort)

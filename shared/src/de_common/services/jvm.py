@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from de_common.services.base import NotInstalled, Runtime, ServiceError, which
+from de_common.services.base import NotInstalled, Runtime, which
 
 _COMPLETE = ".complete"
 
@@ -103,12 +103,15 @@ def resolve_jars(rt: Runtime, profile: str, timeout: float = 900.0) -> Path:
 
 
 def run_java_tool(
-    rt: Runtime, profile: str, main_class: str, args: Sequence[str], jvm_opts: Sequence[str] = ()
+    rt: Runtime,
+    profile: str,
+    main_class: str,
+    args: Sequence[str],
+    jvm_opts: Sequence[str] = (),
+    cp_first: Sequence[Path] = (),
 ) -> int:
     """Run a Java main class from the profile's jars with the caller's stdio; its exit code."""
-    if not jars_ready(rt, profile) and rt.service.provision is not None:
-        rt.service.provision(rt)
-    argv = [java(), *jvm_opts, "-cp", classpath(rt, profile), main_class, *args]
+    argv = [java(), *jvm_opts, "-cp", classpath(rt, profile, *cp_first), main_class, *args]
     try:
         return subprocess.run(argv, check=False).returncode
     except KeyboardInterrupt:
@@ -154,10 +157,3 @@ def log_since_start(rt: Runtime, needle: str) -> bool:
         return False
     start = text.rfind(f"starting {rt.service.name}\n")
     return needle in text[start if start >= 0 else 0 :]
-
-
-def require_ok(proc: subprocess.CompletedProcess[str], what: str) -> None:
-    """Turn a failed helper command into a one-line ServiceError."""
-    if proc.returncode != 0:
-        lines = (proc.stderr or proc.stdout).strip().splitlines()
-        raise ServiceError(f"{what} failed: {lines[-1] if lines else proc.returncode}")

@@ -1,0 +1,50 @@
+"""moto through the launcher: up -> boto3 S3 put/get and Kinesis put_record/get_records -> down."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+
+from de_common.services import base, registry
+from de_common.testing import s3_client
+
+pytestmark = pytest.mark.integration
+
+PORT = 31000
+Gone = Callable[[Sequence[int], Sequence[int], Sequence[str]], None]
+
+
+def test_s3_and_kinesis_round_trip_then_down(private_state: Path, assert_gone: Gone) -> None:
+    service = registry.get("moto")
+    endpoint = base.up(service)
+    assert endpoint == f"http://127.0.0.1:{PORT}"
+
+    s3 = s3_client(endpoint)
+    s3.create_bucket(Bucket="roundtrip")
+    s3.put_object(Bucket="roundtrip", Key="a/b.json", Body=b'{"x": 1}')
+    assert s3.get_object(Bucket="roundtrip", Key="a/b.json")["Body"].read() == b'{"x": 1}'
+    listed = s3.list_objects_v2(Bucket="roundtrip", Prefix="a/")
+    assert [o["Key"] for o in listed["Contents"]] == ["a/b.json"]
+
+    kinesis = s3_client(endpoint, "kinesis")
+    kinesis.create_stream(StreamName="events", ShardCount=1)
+    for _ in range(50):
+        if kinesis.describe_stream(StreamName="events")["StreamDescription"]["StreamStatus"] == (
+            "ACTIVE"
+        ):
+            break
+        time.sleep(0.1)
+    put = kinesis.put_record(StreamName="events", Data=b"hello", PartitionKey="k")
+    iterator = kinesis.get_shard_iterator(
+        StreamName="events", ShardId=put["ShardId"], ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    records = kinesis.get_records(ShardIterator=iterator)["Records"]
+    assert [r["Data"] for r in records] == [b"hello"]
+
+    first = base.status(service)
+    assert base.up(service) == endpoint and base.status(service).pids == first.pids
+    assert base.down(service)
+    assert_gone(first.pids, [PORT], [str(private_state / "moto")])

@@ -1,0 +1,88 @@
+"""Prometheus + Pushgateway through the launcher: a registered target is scraped, a push is
+visible through a Prometheus query with its own job label (honor_labels), then both go down."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+import requests
+from prometheus_client import CollectorRegistry, Gauge, push_to_gateway, start_http_server
+
+from de_common.services import base, prometheus, registry
+
+pytestmark = pytest.mark.integration
+
+PROM, GATEWAY = 31090, 31091
+Gone = Callable[[Sequence[int], Sequence[int], Sequence[str]], None]
+
+
+def _query(url: str, promql: str, timeout: float = 30.0) -> list[dict[str, object]]:
+    """Poll until the query returns a non-empty vector (scrapes happen every 2 s)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        resp = requests.get(f"{url}/api/v1/query", params={"query": promql}, timeout=5)
+        resp.raise_for_status()
+        result: list[dict[str, object]] = resp.json()["data"]["result"]
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(0.5)
+
+
+def test_scrape_registered_target_and_pushgateway(private_state: Path, assert_gone: Gone) -> None:
+    gateway_service, prom_service = registry.get("pushgateway"), registry.get("prometheus")
+    gateway = base.up(gateway_service)
+    prom = base.up(prom_service)
+    assert (gateway, prom) == (f"http://127.0.0.1:{GATEWAY}", f"http://127.0.0.1:{PROM}")
+
+    # A real exporter on an ephemeral loopback port, registered as a scrape target.
+    exporter_registry = CollectorRegistry()
+    Gauge("de_selftest_value", "launcher self test", registry=exporter_registry).set(7)
+    server, _thread = start_http_server(0, addr="127.0.0.1", registry=exporter_registry)
+    try:
+        port = server.server_address[1]
+        prometheus.register_target("selftest", [f"127.0.0.1:{port}"], {"team": "infra"})
+        scraped = _query(prom, 'de_selftest_value{job="selftest",team="infra"}')
+        assert [r["value"][1] for r in scraped] == ["7"]  # type: ignore[index]
+    finally:
+        server.shutdown()
+        assert prometheus.unregister_target("selftest")
+
+    pushed_registry = CollectorRegistry()
+    Gauge("de_selftest_pushed", "pushed by a batch job", registry=pushed_registry).set(42)
+    push_to_gateway(gateway, job="de_selftest_batch", registry=pushed_registry)
+    seen = _query(prom, "de_selftest_pushed")
+    assert len(seen) == 1
+    assert seen[0]["metric"]["job"] == "de_selftest_batch"  # type: ignore[index]
+    assert seen[0]["value"][1] == "42"  # type: ignore[index]
+
+    pids = base.status(prom_service).pids + base.status(gateway_service).pids
+    assert base.down(prom_service) and base.down(gateway_service)
+    assert_gone(pids, [PROM, GATEWAY], [str(private_state / "prometheus")])
+
+
+def test_register_target_cli_writes_file_sd(private_state: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "de_common.services", "register-target", "cli_job", "127.0.0.1:9"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    written = json.loads((private_state / "prometheus" / "targets" / "cli_job.json").read_text())
+    assert written == [{"targets": ["127.0.0.1:9"], "labels": {"job": "cli_job"}}]
+    bad = subprocess.run(
+        [sys.executable, "-m", "de_common.services", "register-target", "only_job"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert bad.returncode == 2 and "usage" in bad.stderr

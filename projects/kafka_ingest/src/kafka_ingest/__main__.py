@@ -1,0 +1,5 @@
+"""python -m kafka_ingest."""
+
+from kafka_ingest.cli import main
+
+main()

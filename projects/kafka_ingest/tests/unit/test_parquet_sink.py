@@ -1,0 +1,67 @@
+"""The Parquet sink: hour partitions, offset-range names, watermark, orphan cleanup."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from kafka_ingest.events import Record
+from kafka_ingest.sinks.parquet_files import ParquetSink, data_file_name, parse_file_name, read_all
+
+T0 = datetime(2026, 3, 1, 9, 50, tzinfo=UTC)
+
+
+def records(topic: str, partition: int, offsets: range) -> list[Record]:
+    return [
+        Record(f"{partition}-{o}", "k", T0 + timedelta(minutes=o), "click", "{}", topic, partition, o)
+        for o in offsets
+    ]
+
+
+def test_file_names_round_trip_even_with_dashes_in_the_topic() -> None:
+    name = data_file_name("my-topic", 3, 10, 99)
+    assert parse_file_name(name) == ("my-topic", 3, 10, 99)
+    assert parse_file_name("x.parquet.tmp-1") is None
+
+
+def test_batch_is_split_by_hour_and_named_by_offset_range(tmp_path: Path) -> None:
+    sink = ParquetSink(tmp_path)
+    result = sink.write(records("t", 0, range(0, 20)))
+    assert result.written == 20
+    files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.parquet"))
+    assert files == [
+        f"t/date=2026-03-01/hour=09/{data_file_name('t', 0, 0, 19)}",
+        f"t/date=2026-03-01/hour=10/{data_file_name('t', 0, 0, 19)}",
+    ]
+    assert read_all(tmp_path, "t").num_rows == 20
+
+
+def test_rewriting_a_batch_counts_duplicates_not_rows(tmp_path: Path) -> None:
+    sink = ParquetSink(tmp_path)
+    sink.write(records("t", 0, range(0, 10)))
+    again = ParquetSink(tmp_path)
+    again.assigned("t", [0])
+    result = again.write(records("t", 0, range(5, 15)))
+    assert (result.written, result.duplicates) == (5, 5)
+    ids = read_all(tmp_path, "t").column("event_id").to_pylist()
+    assert sorted(ids) == sorted(f"0-{o}" for o in range(15))
+
+
+def test_assignment_resumes_after_the_watermark_and_deletes_orphans(tmp_path: Path) -> None:
+    sink = ParquetSink(tmp_path)
+    sink.write(records("t", 1, range(0, 10)))
+    # A crashed batch: its file landed, its watermark did not.
+    orphan_dir = tmp_path / "t" / "date=2026-03-01" / "hour=10"
+    orphan_dir.mkdir(parents=True, exist_ok=True)
+    orphan = orphan_dir / data_file_name("t", 1, 10, 30)
+    orphan.write_bytes(b"partial")
+    other = orphan_dir / data_file_name("t", 2, 10, 30)
+    other.write_bytes(b"someone else's partition")
+    resume = ParquetSink(tmp_path).assigned("t", [1])
+    assert resume == {1: 10}
+    assert not orphan.exists()
+    assert other.exists()
+
+
+def test_partitions_without_a_watermark_have_no_resume_point(tmp_path: Path) -> None:
+    assert ParquetSink(tmp_path).assigned("t", [0, 1]) == {}

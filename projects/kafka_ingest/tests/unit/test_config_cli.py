@@ -6,13 +6,13 @@ import json
 
 import pytest
 from click.testing import CliRunner
-
-from de_common.config import load_settings
-from de_common.errors import UserError
 from kafka_ingest.cli import cli
 from kafka_ingest.clients import consumer_config, producer_config
 from kafka_ingest.config import KafkaIngestSettings
 from kafka_ingest.replay import parse_time
+
+from de_common.config import load_settings
+from de_common.errors import UserError
 
 
 def test_dlq_defaults_to_topic_suffix(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 import orjson
 import pytest
-
 from kafka_ingest.events import InvalidEvent, parse_value, to_record, validate
 
 GOOD = {

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import orjson
 import pytest
-
-from de_common.errors import UserError
 from kafka_ingest.events import InvalidEvent, validate
 from kafka_ingest.sources import generate, open_source, read_csv, read_jsonl
+
+from de_common.errors import UserError
 
 
 def test_jsonl_reports_bad_lines_with_their_line_number() -> None:

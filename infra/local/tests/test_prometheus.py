@@ -58,6 +58,10 @@ def test_scrape_registered_target_and_pushgateway(private_state: Path, assert_go
     assert seen[0]["metric"]["job"] == "de_selftest_batch"  # type: ignore[index]
     assert seen[0]["value"][1] == "42"  # type: ignore[index]
 
+    # The shared alert rules from infra/prometheus/rules are loaded by the native instance too.
+    rules = requests.get(f"{prom}/api/v1/rules", timeout=5).json()["data"]["groups"]
+    assert "ScrapeTargetDown" in [r["name"] for g in rules for r in g["rules"]]
+
     pids = base.status(prom_service).pids + base.status(gateway_service).pids
     assert base.down(prom_service) and base.down(gateway_service)
     assert_gone(pids, [PROM, GATEWAY], [str(private_state / "prometheus")])

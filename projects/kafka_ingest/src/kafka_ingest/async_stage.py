@@ -60,12 +60,20 @@ class AsyncPipeline:
         self.concurrency = concurrency
         self.queue_size = queue_size
         self.max_queue_depth = 0
+        self.in_flight = 0
         # The rebalance callbacks run in the polling thread; they drain the loop through this.
         batch.before_revoke = self._drain_from_thread  # type: ignore[method-assign]
 
     async def _bounded(self, record: Record) -> Record:
         async with self.semaphore:
-            return await self.enrich(record)
+            self.in_flight += 1
+            self.batch.result.peak_enrichments = max(
+                self.batch.result.peak_enrichments, self.in_flight
+            )
+            try:
+                return await self.enrich(record)
+            finally:
+                self.in_flight -= 1
 
     def _drain_from_thread(self) -> None:
         future = asyncio.run_coroutine_threadsafe(self._drain(), self.loop)

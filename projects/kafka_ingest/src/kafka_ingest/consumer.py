@@ -48,6 +48,7 @@ class ConsumeResult:
     revocations: int = 0
     lost: int = 0
     dropped_on_loss: int = 0
+    peak_enrichments: int = 0
     lag: dict[str, int] = field(default_factory=dict)
 
 

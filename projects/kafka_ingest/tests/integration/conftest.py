@@ -1,0 +1,144 @@
+"""Helpers for the integration tests: run the real CLI, read topics and sinks back."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import orjson
+import psycopg
+import pytest
+from confluent_kafka import Consumer, Message, Producer
+from kafka_ingest.events import InvalidEvent, validate
+from kafka_ingest.sinks.parquet_files import read_all
+from kafka_ingest.sources import SourceItem
+
+CLI_TIMEOUT_S = 240
+
+
+def cli_env(bootstrap: str, **settings: str) -> dict[str, str]:
+    """The environment a CLI subprocess runs with: our settings, JSON logs, no stray KAFKA_INGEST_."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KAFKA_INGEST_")}
+    env["KAFKA_INGEST_BOOTSTRAP"] = bootstrap
+    env.update({f"KAFKA_INGEST_{k.upper()}": v for k, v in settings.items()})
+    return env
+
+
+def run_cli(args: list[str], env: dict[str, str], cwd: Path, expect: int = 0) -> dict[str, Any]:
+    """Run `python -m kafka_ingest ARGS --json`; return its one JSON summary."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "kafka_ingest", *args, "--json"],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT_S,
+        check=False,
+    )
+    assert proc.returncode == expect, proc.stderr[-3000:]
+    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stdout
+    summary: dict[str, Any] = json.loads(lines[0])
+    return summary
+
+
+def start_cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+    """The CLI as a background process (for kill and rebalance tests)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "kafka_ingest", *args, "--json"],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def read_topic(
+    bootstrap: str, topic: str, *, isolation: str = "read_committed", idle_s: float = 3.0
+) -> list[Message]:
+    """Every message of a topic from the beginning, stopping after idle_s without new ones."""
+    import time
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"reader-{topic}-{time.monotonic_ns()}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "isolation.level": isolation,
+        }
+    )
+    consumer.subscribe([topic])
+    out: list[Message] = []
+    idle_since = time.monotonic()
+    try:
+        while time.monotonic() - idle_since < idle_s:
+            for msg in consumer.consume(1000, 0.5):
+                if msg.error() is None:
+                    out.append(msg)
+                    idle_since = time.monotonic()
+    finally:
+        consumer.close()
+    return out
+
+
+def produce_raw(
+    bootstrap: str, topic: str, items: Iterable[tuple[bytes | None, bytes | None]]
+) -> None:
+    """Produce (key, value) pairs as-is, e.g. poison that our producer would refuse."""
+    producer = Producer({"bootstrap.servers": bootstrap, "partitioner": "murmur2_random"})
+    for key, value in items:
+        producer.produce(topic, key=key, value=value)
+    assert producer.flush(30) == 0
+
+
+def valid_events(items: Iterable[SourceItem]) -> dict[str, str]:
+    """event_id -> payload JSON for the items that pass validation (what the sinks should hold)."""
+    out: dict[str, str] = {}
+    for item in items:
+        try:
+            event = validate(orjson.loads(item.raw))
+        except InvalidEvent:
+            continue
+        out[event["event_id"]] = orjson.dumps(event["payload"]).decode()
+    return out
+
+
+def checksum(pairs: Iterable[tuple[str, str]]) -> str:
+    """Order-independent digest over (event_id, payload) pairs, duplicates included."""
+    digest = hashlib.sha256()
+    for event_id, payload in sorted(pairs):
+        digest.update(f"{event_id}\t{orjson.dumps(orjson.loads(payload)).decode()}\n".encode())
+    return digest.hexdigest()
+
+
+def parquet_pairs(root: Path, topic: str) -> list[tuple[str, str]]:
+    """(event_id, payload) of every Parquet row, duplicates included."""
+    table = read_all(root, topic)
+    return list(
+        zip(table.column("event_id").to_pylist(), table.column("payload").to_pylist(), strict=True)
+    )
+
+
+def postgres_pairs(url: str, table: str = "events") -> list[tuple[str, str]]:
+    """(event_id, payload) of every PostgreSQL row."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(f"SELECT event_id, payload::text FROM {table}").fetchall()
+    return [(r[0], r[1]) for r in rows]
+
+
+@pytest.fixture
+def topic_pair(kafka_topic: Callable[..., str]) -> Callable[[int], tuple[str, str]]:
+    """A fresh topic with N partitions and its DLQ topic, both deleted after the test."""
+
+    def make(partitions: int = 3) -> tuple[str, str]:
+        return kafka_topic(partitions=partitions), kafka_topic(partitions=1, prefix="dlq")
+
+    return make

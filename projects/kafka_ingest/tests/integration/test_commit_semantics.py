@@ -1,0 +1,223 @@
+"""Commit semantics: SIGKILL mid-batch, rebalances, SIGTERM and replays never lose or double count."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from kafka_ingest.sources import generate
+
+from .conftest import (
+    checksum,
+    cli_env,
+    parquet_pairs,
+    postgres_pairs,
+    run_cli,
+    start_cli,
+    valid_events,
+)
+
+pytestmark = pytest.mark.integration
+
+
+def wait_for(predicate: Callable[[], bool], timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.05)
+
+
+def watermarks(root: Path, topic: str) -> int:
+    return len(list((root / topic / "_offsets").glob("*.json")))
+
+
+def assert_exactly_once(root: Path, topic: str, pg_url: str, expected: dict[str, str]) -> None:
+    want = checksum(expected.items())
+    in_parquet = parquet_pairs(root, topic)
+    in_postgres = postgres_pairs(pg_url)
+    assert len(in_parquet) == len(expected)
+    assert checksum(in_parquet) == want
+    assert len(in_postgres) == len(expected)
+    assert checksum(in_postgres) == want
+
+
+def test_sigkill_mid_batch_then_restart_is_exactly_once(
+    kafka_bootstrap: str,
+    topic_pair: Callable[[int], tuple[str, str]],
+    pg_database: str,
+    tmp_path: Path,
+) -> None:
+    topic, dlq = topic_pair(3)
+    env = cli_env(
+        kafka_bootstrap,
+        topic=topic,
+        dlq_topic=dlq,
+        group_id=f"g-{topic}",
+        postgres_url=pg_database,
+        output_dir=str(tmp_path / "out"),
+    )
+    run_cli(["produce", "--generate", "20000", "--invalid-every", "100"], env, tmp_path)
+    args = ["consume", "--sink", "parquet", "--sink", "postgres", "--batch-size", "700"]
+    victim = start_cli(args, env, tmp_path)
+    # Kill once some batches are durable and committed, so the restart must resume mid-stream.
+    wait_for(lambda: watermarks(tmp_path / "out", topic) >= 2)
+    time.sleep(0.3)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=30)
+    assert victim.returncode == -signal.SIGKILL
+    partial = len(parquet_pairs(tmp_path / "out", topic))
+    assert 0 < partial < 19800
+    summary = run_cli([*args, "--stop-at-end", "--idle-timeout", "15"], env, tmp_path)
+    assert summary["records_in"] < 20000  # it resumed, it did not start over
+    assert_exactly_once(
+        tmp_path / "out", topic, pg_database, valid_events(generate(20000, invalid_every=100))
+    )
+
+
+def test_rebalance_between_two_consumers_loses_and_duplicates_nothing(
+    kafka_bootstrap: str,
+    topic_pair: Callable[[int], tuple[str, str]],
+    pg_database: str,
+    tmp_path: Path,
+) -> None:
+    topic, dlq = topic_pair(4)
+    env = cli_env(
+        kafka_bootstrap,
+        topic=topic,
+        dlq_topic=dlq,
+        group_id=f"g-{topic}",
+        postgres_url=pg_database,
+        output_dir=str(tmp_path / "out"),
+        enrich_latency_ms="0",
+    )
+    run_cli(["produce", "--generate", "30000"], env, tmp_path)
+    args = [
+        "consume",
+        "--sink",
+        "parquet",
+        "--sink",
+        "postgres",
+        "--batch-size",
+        "500",
+        "--idle-timeout",
+        "8",
+    ]
+    first = start_cli(args, env, tmp_path)
+    wait_for(lambda: watermarks(tmp_path / "out", topic) >= 1)
+    second = start_cli(args, env, tmp_path)
+    out_first, err_first = first.communicate(timeout=240)
+    out_second, err_second = second.communicate(timeout=240)
+    assert first.returncode == 0, err_first[-2000:]
+    assert second.returncode == 0, err_second[-2000:]
+    a, b = json.loads(out_first), json.loads(out_second)
+    # The group really rebalanced: the first member gave partitions up, the second did work.
+    assert a["revocations"] >= 1
+    assert b["records_in"] > 0
+    assert a["records_in"] + b["records_in"] >= 30000
+    assert_exactly_once(tmp_path / "out", topic, pg_database, valid_events(generate(30000)))
+
+
+def test_sigterm_finishes_the_batch_commits_and_exits_cleanly(
+    kafka_bootstrap: str, topic_pair: Callable[[int], tuple[str, str]], tmp_path: Path
+) -> None:
+    topic, dlq = topic_pair(2)
+    env = cli_env(kafka_bootstrap, topic=topic, dlq_topic=dlq, group_id=f"g-{topic}")
+    run_cli(["produce", "--generate", "3000"], env, tmp_path)
+    service = start_cli(["consume", "--output-dir", "out", "--batch-size", "200"], env, tmp_path)
+    wait_for(lambda: watermarks(tmp_path / "out", topic) >= 2)
+    time.sleep(1.0)
+    service.send_signal(signal.SIGTERM)
+    out, err = service.communicate(timeout=60)
+    assert service.returncode == 0, err[-2000:]
+    summary = json.loads(out)
+    assert summary["records_out"] == 3000
+    assert run_cli(["lag"], env, tmp_path)["total_lag"] == 0
+
+
+def test_replay_rewrites_nothing_twice_and_refills_an_emptied_sink(
+    kafka_bootstrap: str,
+    topic_pair: Callable[[int], tuple[str, str]],
+    pg_database: str,
+    tmp_path: Path,
+) -> None:
+    topic, dlq = topic_pair(2)
+    env = cli_env(
+        kafka_bootstrap,
+        topic=topic,
+        dlq_topic=dlq,
+        group_id=f"g-{topic}",
+        postgres_url=pg_database,
+        output_dir=str(tmp_path / "out"),
+    )
+    run_cli(["produce", "--generate", "1000"], env, tmp_path)
+    both = ["--sink", "parquet", "--sink", "postgres"]
+    run_cli(["consume", *both, "--stop-at-end", "--idle-timeout", "10"], env, tmp_path)
+    again = run_cli(["replay", *both, "--from-offset", "0"], env, tmp_path)
+    assert (again["records_in"], again["records_out"], again["duplicates"]) == (1000, 0, 1000)
+    import psycopg
+
+    with psycopg.connect(pg_database) as conn:
+        conn.execute("DELETE FROM events WHERE partition = 1")
+    refill = run_cli(["replay", "--sink", "postgres", "--from-offset", "0"], env, tmp_path)
+    assert refill["records_out"] + refill["duplicates"] == 1000
+    assert refill["records_out"] > 0
+    assert_exactly_once(tmp_path / "out", topic, pg_database, valid_events(generate(1000)))
+    # The group's own offsets were not moved by the replays.
+    assert run_cli(["lag"], env, tmp_path)["total_lag"] == 0
+
+
+def test_replay_from_timestamp_starts_at_offsets_for_times(
+    kafka_bootstrap: str, topic_pair: Callable[[int], tuple[str, str]], tmp_path: Path
+) -> None:
+    topic, dlq = topic_pair(2)
+    env = cli_env(kafka_bootstrap, topic=topic, dlq_topic=dlq, group_id=f"g-{topic}")
+    run_cli(["produce", "--generate", "500", "--seed", "1"], env, tmp_path)
+    time.sleep(1.5)
+    middle = int(time.time() * 1000)
+    time.sleep(0.5)
+    run_cli(["produce", "--generate", "300", "--seed", "2"], env, tmp_path)
+    summary = run_cli(
+        ["replay", "--from-timestamp", str(middle), "--output-dir", "out"], env, tmp_path
+    )
+    assert summary["records_in"] == 300
+    ids = {e for e, _ in parquet_pairs(tmp_path / "out", topic)}
+    assert ids == set(valid_events(generate(300, seed=2)))
+
+
+def test_async_pipeline_enriches_everything_once(
+    kafka_bootstrap: str, topic_pair: Callable[[int], tuple[str, str]], tmp_path: Path
+) -> None:
+    topic, dlq = topic_pair(3)
+    env = cli_env(kafka_bootstrap, topic=topic, dlq_topic=dlq, group_id=f"g-{topic}")
+    run_cli(["produce", "--generate", "2000", "--invalid-every", "50"], env, tmp_path)
+    summary = run_cli(
+        [
+            "consume",
+            "--async",
+            "--enrich-latency-ms",
+            "20",
+            "--enrich-concurrency",
+            "200",
+            "--output-dir",
+            "out",
+            "--batch-size",
+            "300",
+            "--stop-at-end",
+            "--idle-timeout",
+            "10",
+        ],
+        env,
+        tmp_path,
+    )
+    assert (summary["records_out"], summary["records_rejected"]) == (1960, 40)
+    assert summary["pipeline"] == "async"
+    # Enrichments overlapped (the point of the stage) but never beyond the configured bound.
+    assert 1 < summary["peak_enrichments"] <= 200
+    rows = parquet_pairs(tmp_path / "out", topic)
+    expected = valid_events(generate(2000, invalid_every=50))
+    assert {e for e, _ in rows} == set(expected) and len(rows) == len(expected)
+    assert all('"segment"' in payload for _, payload in rows)

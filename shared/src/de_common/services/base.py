@@ -204,16 +204,22 @@ class Runtime:
         return proc
 
 
+def _int_env(var: str, default: int) -> int:
+    raw = os.environ.get(var, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ServiceError(f"{var}={raw!r} is not a number") from exc
+
+
 def runtime(service: Service) -> Runtime:
     """The Runtime for a service, ports resolved from the environment."""
     ports: dict[str, int] = {}
+    offset = _int_env("DE_PORT_OFFSET", 0)
     for port_name, default in service.ports.items():
-        raw = os.environ.get(port_env_var(service.name, port_name))
-        try:
-            ports[port_name] = int(raw) if raw else default
-        except ValueError as exc:
-            var = port_env_var(service.name, port_name)
-            raise ServiceError(f"{var}={raw!r} is not a port number") from exc
+        ports[port_name] = _int_env(port_env_var(service.name, port_name), default + offset)
     return Runtime(
         service=service,
         state_dir=state_root() / service.name,
@@ -293,6 +299,36 @@ def _describe(pid: int) -> str:
     return f"pid {pid} ({cmd[:80]})"
 
 
+def descendants(pids: Sequence[int]) -> set[int]:
+    """The pids and every live process below them."""
+    children: dict[int, list[int]] = {}
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(proc.name))
+    found: set[int] = set()
+    todo = [p for p in pids if pid_alive(p)]
+    while todo:
+        pid = todo.pop()
+        if pid not in found:
+            found.add(pid)
+            todo.extend(children.get(pid, []))
+    return found
+
+
+def memory_mb(pids: Sequence[int]) -> float:
+    """Proportional set size (shared pages split fairly) of the pids and their descendants, in MB."""
+    total_kb = 0
+    for pid in descendants(pids):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total_kb += int(line.split()[1])
+                    break
+    return round(total_kb / 1024, 1)
+
+
 def log_tail(path: Path, lines: int = 20) -> str:
     """The last lines of a log file, for error messages."""
     try:
@@ -344,6 +380,7 @@ class Status:
     url: str
     pids: tuple[int, ...]
     ports: Mapping[str, int]
+    startup_s: float | None = None
 
 
 def status(service: Service) -> Status:
@@ -353,7 +390,9 @@ def status(service: Service) -> Status:
     alive = tuple(p for p in _recorded_pids(record) if pid_alive(p))
     running = bool(alive)
     ready = running and _safe_ready(rt)
-    return Status(service.name, running, ready, service.url(rt), alive, rt.ports)
+    took = record.get("startup_s")
+    startup = float(took) if isinstance(took, int | float) else None
+    return Status(service.name, running, ready, service.url(rt), alive, rt.ports, startup)
 
 
 def _safe_ready(rt: Runtime) -> bool:

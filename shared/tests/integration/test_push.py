@@ -5,6 +5,7 @@ import urllib.request
 import pytest
 
 from de_common.metrics import job_metrics, push
+from de_common.testing import unique_name
 
 pytestmark = pytest.mark.integration
 
@@ -13,7 +14,7 @@ def gateway_metrics(url: str) -> str:
     return urllib.request.urlopen(f"{url}/metrics", timeout=10).read().decode()
 
 
-def test_pushadd_keeps_other_instances(pushgateway_url: str, unique_name) -> None:
+def test_pushadd_keeps_other_instances(pushgateway_url: str) -> None:
     job = unique_name("pushjob")
     first, second = job_metrics("p"), job_metrics("p")
     first.count("ok", 4)

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from de_common.services import hdfs, jvm
-from de_common.services.base import HOST, Runtime, Service, port_open, runtime
+from de_common.services.base import HOST, Runtime, Service, port_open, runtime, up
 
 VENV = "hive"
 PYSPARK = "pyspark==4.1.1"
@@ -62,6 +62,10 @@ def _missing(rt: Runtime) -> str | None:
 
 
 def _start(rt: Runtime) -> None:
+    # The default filesystem is our HDFS: make sure it runs, however hive was asked for
+    # (`resolve("hive")` starts only hive itself).
+    if not os.environ.get(hdfs.SERVICE.env_var):
+        up(hdfs.SERVICE)
     state = rt.state_dir
     conf = state / "conf"
     conf.mkdir(parents=True, exist_ok=True)

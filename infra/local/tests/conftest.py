@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
-from de_common.services import base, registry
+from de_common.services import base, postgres, registry
 
 PRIVATE_PORTS = {
     "DE_POSTGRES_PORT": "31432",
@@ -43,6 +44,10 @@ def private_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             for service in registry.services().values():
                 with contextlib.suppress(base.ServiceError):
                     base.down(service)
+            # A cluster the postgres user could not keep under the private state folder.
+            home = postgres.pg_home(base.runtime(postgres.SERVICE))
+            if not home.is_relative_to(state):
+                shutil.rmtree(home, ignore_errors=True)
 
 
 def processes_mentioning(needle: str) -> list[int]:

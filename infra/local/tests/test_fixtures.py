@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from de_common.services import base, postgres
 
 pytestmark = pytest.mark.integration
 
@@ -131,3 +134,9 @@ def test_isolation_fixtures_create_and_clean_up(tmp_path: Path) -> None:
             timeout=120,
             check=False,
         )
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("DE_STATE_DIR", str(tmp_path / "state"))
+            mp.setenv("DE_POSTGRES_PORT", ports["DE_POSTGRES_PORT"])
+            home = postgres.pg_home(base.runtime(postgres.SERVICE))
+        if not home.is_relative_to(tmp_path):
+            shutil.rmtree(home, ignore_errors=True)

@@ -48,6 +48,8 @@ def test_up_query_reuse_down(private_state: Path, assert_gone: Gone) -> None:
 
 def test_foreign_listener_on_the_port_is_a_clear_error(private_state: Path) -> None:
     with socket.socket() as squatter:
+        # Earlier tests' connections may linger in TIME_WAIT on this port.
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         squatter.bind(("127.0.0.1", PORT))
         squatter.listen()
         with pytest.raises(

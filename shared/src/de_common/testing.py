@@ -24,7 +24,7 @@ from typing import Any, NoReturn
 import pytest
 
 from de_common.errors import ServiceUnavailable
-from de_common.services import resolve
+from de_common.services import ServiceError, resolve
 
 __all__ = ["in_ci", "service_missing", "unique_name"]
 
@@ -120,32 +120,18 @@ def pushgateway_url() -> str:
 @pytest.fixture(scope="session")
 def spark() -> Iterator[Any]:
     """A local[2] SparkSession bound to 127.0.0.1 with the UI off (pyspark imported lazily)."""
+    from de_common.services import spark as spark_service
+
     try:
-        spark_module = importlib.import_module("de_common.services.spark")
-        build: Callable[[], Any] | None = getattr(spark_module, "local_session", None)
+        session = spark_service.local_session()
     except ImportError:
-        build = None
-    if build is None:
-        build = _local_spark_session
-    session = build()
+        service_missing("pyspark is not installed (pip install pyspark)")
+    except ServiceError as exc:
+        service_missing(f"spark: {exc}")
     try:
         yield session
     finally:
         session.stop()
-
-
-def _local_spark_session() -> Any:
-    sql = _import("pyspark.sql", "pip install pyspark")
-    return (
-        sql.SparkSession.builder.master("local[2]")
-        .appName(unique_name("de-test", "-"))
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.sql.session.timeZone", "UTC")
-        .getOrCreate()
-    )
 
 
 # --- isolation: every test its own namespace -----------------------------------------------------
@@ -219,14 +205,15 @@ def kafka_topic(kafka_bootstrap: str) -> Iterator[Callable[..., str]]:
 
 
 def s3_client(endpoint: str, service: str = "s3") -> Any:
-    """A boto3 client for the local endpoint with dummy credentials (moto and MinIO accept them)."""
+    """A boto3 client for the local endpoint; default credentials work for moto and compose's MinIO."""
     boto3 = _import("boto3", "pip install boto3")
     return boto3.client(
         service,
         endpoint_url=endpoint,
         region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
         aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
-        aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
+        # MinIO (compose) needs a secret of 8+ characters; moto accepts anything.
+        aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "testing-secret"),
     )
 
 

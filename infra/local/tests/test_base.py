@@ -1,0 +1,64 @@
+"""The generic launcher machinery with real processes: startup failures show the log tail, a
+timeout stops what was started, env overrides move ports."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+
+import pytest
+
+from de_common.services import base
+
+pytestmark = pytest.mark.integration
+
+
+def _service(script: str, ready: bool = False, timeout: float = 10.0) -> base.Service:
+    return base.Service(
+        name="fake",
+        env_var="DE_FAKE_URL",
+        ports={"port": 31999},
+        url=lambda rt: f"fake://127.0.0.1:{rt.port()}",
+        start=lambda rt: rt.spawn([sys.executable, "-c", script]) and None,
+        ready=lambda rt: ready,
+        startup_timeout=timeout,
+    )
+
+
+def test_process_dying_during_startup_reports_the_log_tail(private_state: Path) -> None:
+    service = _service("import sys; print('boom: bad config line 7', flush=True); sys.exit(3)")
+    with pytest.raises(base.ServiceError, match="exited during startup") as err:
+        base.up(service)
+    assert "boom: bad config line 7" in str(err.value)
+    assert not base.status(service).running
+
+
+def test_never_ready_times_out_and_stops_the_process(private_state: Path) -> None:
+    service = _service(
+        "import time; print('starting slowly', flush=True); time.sleep(600)", timeout=2
+    )
+    with pytest.raises(base.ServiceError, match=r"not ready within 2s") as err:
+        base.up(service)
+    assert "starting slowly" in str(err.value)
+    rt = base.runtime(service)
+    assert not (rt.state_dir / "service.json").exists()
+    leftovers = []
+    for proc in Path("/proc").iterdir():
+        with contextlib.suppress(OSError, ValueError):
+            if b"starting slowly" in (proc / "cmdline").read_bytes() and base.pid_alive(
+                int(proc.name)
+            ):
+                leftovers.append(proc.name)
+    assert leftovers == []
+
+
+def test_port_env_override_and_offset(private_state: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    service = _service("pass")
+    monkeypatch.setenv("DE_PORT_OFFSET", "7")
+    assert base.runtime(service).port() == 31999 + 7
+    monkeypatch.setenv("DE_FAKE_PORT", "31001")
+    assert base.runtime(service).port() == 31001  # an explicit port wins over the offset
+    monkeypatch.setenv("DE_FAKE_PORT", "not-a-port")
+    with pytest.raises(base.ServiceError, match="DE_FAKE_PORT='not-a-port' is not a number"):
+        base.runtime(service)

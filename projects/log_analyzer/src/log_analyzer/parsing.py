@@ -1,0 +1,281 @@
+"""Turning a block of lines into a typed Arrow table of requests, vectorised, plus its rejects."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from log_analyzer.blocks import PREVIEW, Block, Reject
+from log_analyzer.formats import LogFormat, column_mapping
+
+SCHEMA = pa.schema(
+    [
+        ("ts", pa.int64()),  # epoch seconds, UTC
+        ("ip", pa.large_string()),
+        ("method", pa.large_string()),
+        ("path", pa.large_string()),
+        ("protocol", pa.large_string()),
+        ("status", pa.int16()),
+        ("bytes", pa.int64()),
+        ("referer", pa.large_string()),
+        ("ua", pa.large_string()),
+        ("vhost", pa.large_string()),
+        ("duration_ms", pa.float64()),
+    ]
+)
+_STRINGS = ("ip", "method", "path", "protocol", "referer", "ua", "vhost")
+_REQUEST = r"^(?P<method>[A-Za-z]+) (?P<path>\S+)(?: (?P<protocol>[^ ]+))?$"
+_CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1f\x7f]")
+_CLF_TIME = "%d/%b/%Y:%H:%M:%S %z"
+
+
+@dataclass
+class ParseOptions:
+    """What the parser needs besides the lines."""
+
+    fmt: LogFormat
+    csv_header: list[str] | None = None
+    column_overrides: dict[str, str] = field(default_factory=dict)
+    strip_query: bool = True
+    max_line: int = 1 << 20
+
+
+@dataclass
+class Parsed:
+    """The typed rows of one block, its rejects and how many lines needed latin-1."""
+
+    table: pa.Table
+    rejects: list[Reject]
+    latin1_lines: int = 0
+
+
+def decode_block(data: bytes) -> tuple[pa.LargeStringArray, int]:
+    """One string per line (newline kept), invalid UTF-8 lines decoded as latin-1."""
+    latin1 = 0
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        fixed = []
+        for line in data.split(b"\n")[:-1]:
+            try:
+                line.decode("utf-8")
+                fixed.append(line)
+            except UnicodeDecodeError:
+                latin1 += 1
+                fixed.append(line.decode("latin-1").encode("utf-8"))
+        fixed.append(b"")
+        data = b"\n".join(fixed)
+    buf = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(buf == 10)
+    offsets = np.empty(len(ends) + 1, dtype=np.int64)
+    offsets[0] = 0
+    offsets[1:] = ends + 1
+    arr = pa.LargeStringArray.from_buffers(
+        len(ends), pa.py_buffer(offsets), pa.py_buffer(data), null_count=0
+    )
+    return arr, latin1
+
+
+def _why(line: bytes, fmt: LogFormat) -> str:
+    text = line.rstrip(b"\r\n")
+    if not text.strip():
+        return "empty line"
+    if _CONTROL.search(text):
+        return "binary data"
+    return f"does not match the {fmt.name} format"
+
+
+def parse_block(block: Block, opts: ParseOptions) -> Parsed:
+    """Parse the block's lines into SCHEMA rows; every line ends up a row or a reject."""
+    rejects = list(block.rejects)
+    if not block.data:
+        return Parsed(SCHEMA.empty_table(), rejects)
+    lines, latin1 = decode_block(block.data)
+    if opts.fmt.kind == "regex":
+        fields, matched = _fields_regex(lines, opts.fmt)
+    elif opts.fmt.kind == "csv":
+        fields, matched = _fields_csv(lines, opts)
+    else:
+        fields, matched = _fields_jsonl(lines, opts)
+    reasons: dict[int, str] = {}  # line index in block -> why it was rejected
+    matched_np = np.asarray(matched.to_numpy(zero_copy_only=False), dtype=bool)
+    for idx in np.flatnonzero(~matched_np).tolist():
+        raw = lines[idx].as_py().encode("utf-8")
+        reasons[idx] = _why(raw, opts.fmt) if opts.fmt.kind == "regex" else _why_other(raw)
+    table, bad = _typed(fields, opts, matched_np)
+    for idx, why in bad:
+        reasons.setdefault(idx, why)
+    too_long = pc.greater(pc.binary_length(lines), opts.max_line)
+    for idx in np.flatnonzero(np.asarray(too_long.to_numpy(zero_copy_only=False))).tolist():
+        reasons[idx] = f"line longer than {opts.max_line} bytes"
+    if reasons:
+        keep = np.ones(len(lines), dtype=bool)
+        for idx in sorted(reasons):
+            keep[idx] = False
+            text = lines[idx].as_py().encode("utf-8")[:PREVIEW]
+            rejects.append(Reject(block.first_line + idx, reasons[idx], text))
+        table = table.filter(pa.array(keep))
+    return Parsed(table, rejects, latin1)
+
+
+def _why_other(line: bytes) -> str:
+    text = line.rstrip(b"\r\n")
+    if not text.strip():
+        return "empty line"
+    if _CONTROL.search(text):
+        return "binary data"
+    return "malformed record"
+
+
+def _fields_regex(
+    lines: pa.LargeStringArray, fmt: LogFormat
+) -> tuple[dict[str, pa.Array], pa.Array]:
+    extracted = pc.extract_regex(lines, fmt.line_regex)
+    matched = extracted.is_valid()
+    fields = {name: pc.struct_field(extracted, name) for name in _names(extracted.type)}
+    return fields, matched
+
+
+def _names(struct_type: pa.DataType) -> list[str]:
+    return [struct_type.field(i).name for i in range(struct_type.num_fields)]
+
+
+def _fields_csv(
+    lines: pa.LargeStringArray, opts: ParseOptions
+) -> tuple[dict[str, pa.Array], pa.Array]:
+    header = opts.csv_header or []
+    mapping = column_mapping(header, opts.column_overrides)
+    index = {name: i for i, name in enumerate(header)}
+    cols: dict[str, list[str]] = {canon: [] for canon in mapping}
+    ok: list[bool] = []
+    for text in lines.to_pylist():
+        row = next(csv.reader([text.rstrip("\r\n")]), [])
+        good = len(row) == len(header) and row != header
+        ok.append(good)
+        for canon, source in mapping.items():
+            cols[canon].append(row[index[source]] if good and source in index else "")
+    fields = {k: pa.array(v, pa.large_string()) for k, v in cols.items()}
+    return fields, pa.array(ok)
+
+
+def _fields_jsonl(
+    lines: pa.LargeStringArray, opts: ParseOptions
+) -> tuple[dict[str, pa.Array], pa.Array]:
+    cols: dict[str, list[str]] = {}
+    ok: list[bool] = []
+    rows: list[dict[str, object] | None] = []
+    keys: dict[str, None] = {}
+    for text in lines.to_pylist():
+        try:
+            obj = json.loads(text)
+        except ValueError:
+            obj = None
+        if not isinstance(obj, dict):
+            obj = None
+        rows.append(obj)
+        ok.append(obj is not None)
+        if obj is not None and len(keys) < 1000:
+            keys.update(dict.fromkeys(obj))
+    mapping = column_mapping(list(keys), opts.column_overrides)
+    for canon, source in mapping.items():
+        cols[canon] = [_text(r.get(source)) if r is not None else "" for r in rows]
+    fields = {k: pa.array(v, pa.large_string()) for k, v in cols.items()}
+    return fields, pa.array(ok)
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def parse_times(values: pa.Array) -> pa.Array:
+    """Epoch seconds (int64, null when unparsable) from CLF, ISO 8601 or epoch strings."""
+    encoded = pc.dictionary_encode(values)
+    uniq = encoded.dictionary
+    out = pc.cast(
+        pc.strptime(uniq, format=_CLF_TIME, unit="s", error_is_null=True), pa.int64()
+    ).to_numpy(zero_copy_only=False)
+    out = np.asarray(out, dtype="float64")
+    missing = np.flatnonzero(np.isnan(out))
+    if len(missing):
+        rest = pd.Series(pc.take(uniq, pa.array(missing)).to_pylist(), dtype=object)
+        rest = rest.str.strip().str.strip("[]")
+        clf = pd.to_datetime(rest, format=_CLF_TIME, utc=True, errors="coerce")
+        iso = pd.to_datetime(rest, format="ISO8601", utc=True, errors="coerce")
+        when = clf.fillna(iso)
+        secs = (when - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)
+        numeric = pd.to_numeric(rest, errors="coerce")
+        numeric = numeric.where(numeric < 1e11, numeric / 1000.0)  # epoch ms -> s
+        secs = secs.astype("float64").fillna(np.floor(numeric))
+        out[missing] = secs.to_numpy(dtype="float64")
+    resolved = pa.array(out, pa.float64(), from_pandas=True).cast(pa.int64(), safe=False)
+    return pc.take(resolved, encoded.indices)
+
+
+def _durations_ms(values: pa.Array, unit: str) -> pa.Array:
+    present = pc.and_(pc.not_equal(values, ""), pc.not_equal(values, "-"))
+    nums = pc.cast(pc.if_else(present, values, pa.scalar(None, values.type)), pa.float64())
+    if unit == "s":
+        return pc.multiply(nums, 1000.0)
+    if unit == "ms":
+        return nums
+    if unit == "us":
+        return pc.divide(nums, 1000.0)
+    has_dot = pc.match_substring(values, ".")
+    return pc.if_else(has_dot, pc.multiply(nums, 1000.0), pc.divide(nums, 1000.0))
+
+
+def _typed(
+    fields: dict[str, pa.Array], opts: ParseOptions, matched: np.ndarray
+) -> tuple[pa.Table, list[tuple[int, str]]]:
+    n = len(matched)
+    bad: list[tuple[int, str]] = []
+
+    def flag(mask: pa.Array, why: str) -> None:
+        arr = np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool) & matched
+        bad.extend((int(i), why) for i in np.flatnonzero(arr))
+
+    empty = pa.nulls(n, pa.large_string())
+    cols: dict[str, pa.Array] = {}
+    ts = parse_times(fields["time"]) if "time" in fields else pa.nulls(n, pa.int64())
+    flag(pc.is_null(ts), "bad or missing timestamp")
+    cols["ts"] = ts
+    if "request" in fields and "path" not in fields:
+        req = pc.extract_regex(fields["request"], _REQUEST)
+        for name in ("method", "path", "protocol"):
+            cols[name] = req.field(name)
+    for name in ("method", "path", "protocol", "ip", "referer", "ua", "vhost"):
+        if name not in cols:
+            cols[name] = fields.get(name, empty)
+    if opts.strip_query:
+        cols["path"] = pc.replace_substring_regex(cols["path"], r"\?.*$", "")
+    status_txt = fields.get("status", empty)
+    status_ok = pc.fill_null(pc.match_substring_regex(status_txt, r"^[1-5]\d\d$"), False)
+    flag(pc.invert(status_ok), "bad or missing status")
+    cols["status"] = pc.cast(
+        pc.if_else(status_ok, status_txt, pa.scalar(None, status_txt.type)), pa.int16()
+    )
+    bytes_txt = fields.get("bytes", pa.array([""] * n, pa.large_string()))
+    bytes_txt = pc.fill_null(bytes_txt, "")
+    bytes_ok = pc.match_substring_regex(bytes_txt, r"^(\d{1,18}|-|)$")
+    flag(pc.invert(bytes_ok), "bad byte count")
+    zeroed = pc.if_else(pc.match_substring_regex(bytes_txt, r"^\d{1,18}$"), bytes_txt, "0")
+    cols["bytes"] = pc.cast(zeroed, pa.int64())
+    if "duration" in fields:
+        dur = fields["duration"]
+        dur_ok = pc.match_substring_regex(pc.fill_null(dur, ""), r"^(\d+(\.\d+)?|-|)$")
+        flag(pc.invert(dur_ok), "bad duration")
+        clean = pc.if_else(dur_ok, dur, "")
+        cols["duration_ms"] = _durations_ms(clean, opts.fmt.duration_unit)
+    else:
+        cols["duration_ms"] = pa.nulls(n, pa.float64())
+    arrays = [pc.cast(cols[f.name], f.type) for f in SCHEMA]
+    return pa.Table.from_arrays(arrays, schema=SCHEMA), bad

@@ -1,0 +1,76 @@
+"""Incremental state: which file content was read up to which offset."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from de_common.errors import UserError
+from log_analyzer.sources import Source, fingerprint, read_head
+
+
+@dataclass
+class FileState:
+    """One file as last seen: content identity (fingerprint of its head), inode, offset, lines."""
+
+    fingerprint: str
+    fp_len: int
+    dev: int
+    ino: int
+    offset: int
+    lines: int
+    path: str
+
+
+@dataclass
+class Resume:
+    """Where to start reading a file, and why."""
+
+    offset: int
+    lines: int
+    event: str  # new | resumed | rotated | truncated | replaced
+
+
+def load_state(path: Path) -> list[FileState]:
+    """The saved entries; a missing file is an empty state, a corrupt one a usage error."""
+    if not path.exists():
+        return []
+    try:
+        data = json.loads(path.read_text())
+        return [FileState(**e) for e in data["files"]]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UserError(
+            f"state file {path} is unreadable ({exc}); delete it to start over"
+        ) from None
+
+
+def save_state(path: Path, entries: list[FileState]) -> None:
+    """Write atomically so a crash leaves the old state or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps({"version": 1, "files": [asdict(e) for e in entries]}, indent=1))
+    os.replace(tmp, path)
+
+
+def identity(source: Source) -> tuple[int, int, bytes]:
+    """(device, inode, head bytes) of a file."""
+    st = os.stat(source.path)
+    return st.st_dev, st.st_ino, read_head(source)
+
+
+def resume_point(
+    source: Source, head: bytes, dev: int, ino: int, size: int | None, entries: list[FileState]
+) -> tuple[Resume, FileState | None]:
+    """Match a file to a saved entry by content; detect truncation and replacement by inode."""
+    for e in entries:
+        if len(head) >= e.fp_len and fingerprint(head[: e.fp_len]) == e.fingerprint:
+            if size is not None and size < e.offset:
+                return Resume(0, 0, "truncated"), e
+            moved = (e.dev, e.ino) != (dev, ino) or e.path != source.path
+            return Resume(e.offset, e.lines, "rotated" if moved else "resumed"), e
+    for e in entries:
+        if (e.dev, e.ino) == (dev, ino) and e.path == source.path:
+            return Resume(0, 0, "replaced"), None
+    return Resume(0, 0, "new"), None

@@ -1,0 +1,165 @@
+"""Clean and type one column of strings: a vectorised pyarrow fast path, pandas for the dirty rest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from csv_to_postgres.columns import ColumnSpec
+from csv_to_postgres.config import Cleaning
+
+BoolMask = npt.NDArray[np.bool_]
+
+INT_TYPES: dict[str, tuple[pa.DataType, int, int]] = {
+    "int16": (pa.int16(), -(2**15), 2**15 - 1),
+    "int32": (pa.int32(), -(2**31), 2**31 - 1),
+    "int64": (pa.int64(), -(2**63), 2**63 - 1),
+}
+
+
+@dataclass
+class ColumnResult:
+    """A typed column and, if any value failed, which rows did and why."""
+
+    values: pa.Array
+    bad: BoolMask | None
+    reason: str = ""
+
+
+def clean(arr: pa.Array, col: ColumnSpec, rules: Cleaning) -> pa.Array:
+    """Cleaning rules, then the null tokens become NULL."""
+    if rules.strip:
+        arr = pc.utf8_trim_whitespace(arr)
+    for rule in rules.regex:
+        if rule.column in ("*", col.name):
+            arr = pc.replace_substring_regex(arr, pattern=rule.pattern, replacement=rule.replace)
+    if col.name in rules.lowercase:
+        arr = pc.utf8_lower(arr)
+    if rules.null_values:
+        nulls = pc.is_in(arr, value_set=pa.array(rules.null_values, pa.string()))
+        arr = pc.if_else(nulls, pa.scalar(None, pa.string()), arr)
+    return arr
+
+
+def coerce(arr: pa.Array, col: ColumnSpec, rules: Cleaning) -> ColumnResult:
+    """Typed values for one column of raw strings."""
+    arr = clean(arr, col, rules)
+    if col.kind == "text":
+        result = ColumnResult(arr, None)
+    elif col.kind in INT_TYPES:
+        result = _integers(arr, col, rules)
+    elif col.kind in ("float", "numeric"):
+        result = _decimals(arr, col, rules)
+    elif col.kind == "bool":
+        result = _booleans(arr, rules)
+    elif col.kind == "date":
+        result = _dates(arr, col, rules)
+    else:
+        result = _timestamps(arr, col, rules)
+    if not col.nullable or col.primary_key:
+        missing = _mask(pc.is_null(result.values))
+        if result.bad is not None:
+            missing &= ~result.bad
+        if missing.any():
+            bad = missing if result.bad is None else (missing | result.bad)
+            return ColumnResult(result.values, bad, result.reason or "required value missing")
+    return result
+
+
+def _mask(arr: pa.Array | pa.ChunkedArray) -> BoolMask:
+    return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _numbers_text(arr: pa.Array, rules: Cleaning) -> pa.Array:
+    if rules.thousands:
+        arr = pc.replace_substring(arr, pattern=rules.thousands, replacement="")
+    if rules.decimal and rules.decimal != ".":
+        arr = pc.replace_substring(arr, pattern=rules.decimal, replacement=".")
+    return arr
+
+
+def _integers(arr: pa.Array, col: ColumnSpec, rules: Cleaning) -> ColumnResult:
+    typ, lo, hi = INT_TYPES[col.kind]
+    text = _numbers_text(arr, rules)
+    try:
+        return ColumnResult(pc.cast(text, typ), None)
+    except pa.ArrowInvalid:
+        pass
+    raw = pd.Series(text.to_pandas(), dtype=object)
+    num = pd.to_numeric(raw, errors="coerce")
+    ok = num.notna() & (num % 1 == 0) & (num >= lo) & (num <= hi)
+    bad = (raw.notna() & ~ok).to_numpy(dtype=bool)
+    values = pa.array(num.where(ok).astype("Int64"), type=pa.int64(), from_pandas=True).cast(typ)
+    return ColumnResult(values, bad, f"not an integer in {col.kind} range")
+
+
+def _decimals(arr: pa.Array, col: ColumnSpec, rules: Cleaning) -> ColumnResult:
+    text = _numbers_text(arr, rules)
+    try:
+        floats = pc.cast(text, pa.float64())
+        return ColumnResult(text if col.kind == "numeric" else floats, None)
+    except pa.ArrowInvalid:
+        pass
+    raw = pd.Series(text.to_pandas(), dtype=object)
+    num = pd.to_numeric(raw, errors="coerce")
+    bad = (raw.notna() & num.isna()).to_numpy(dtype=bool)
+    if col.kind == "numeric":  # keep the exact digits; only the bad ones become NULL
+        keep = raw.where(~bad)
+        return ColumnResult(pa.array(keep, type=pa.string(), from_pandas=True), bad, "not a number")
+    return ColumnResult(pa.array(num, type=pa.float64(), from_pandas=True), bad, "not a number")
+
+
+def _booleans(arr: pa.Array, rules: Cleaning) -> ColumnResult:
+    low = pc.utf8_lower(arr)
+    is_true = pc.is_in(low, value_set=pa.array([v.lower() for v in rules.true_values]))
+    is_false = pc.is_in(low, value_set=pa.array([v.lower() for v in rules.false_values]))
+    values = pc.if_else(is_true, True, pc.if_else(is_false, False, pa.scalar(None, pa.bool_())))
+    bad = _mask(pc.and_(pc.is_valid(arr), pc.is_null(values)))
+    return ColumnResult(values, bad if bad.any() else None, "not a boolean")
+
+
+def _parse_datetimes(arr: pa.Array, formats: list[str], utc: bool) -> tuple[pd.Series, BoolMask]:
+    raw = pd.Series(arr.to_pandas(), dtype=object)
+    out = pd.Series(
+        pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]" if utc else "datetime64[ns]"
+    )
+    todo = raw.notna()
+    for fmt in formats or ["ISO8601"]:
+        if not todo.any():
+            break
+        parsed = pd.to_datetime(raw[todo], format=fmt, errors="coerce", utc=utc)
+        out[todo] = parsed
+        todo &= out.isna()
+    return out, todo.to_numpy(dtype=bool)
+
+
+def _dates(arr: pa.Array, col: ColumnSpec, rules: Cleaning) -> ColumnResult:
+    formats = rules.date_formats.get(col.name, [])
+    try:
+        if not formats:
+            return ColumnResult(pc.cast(arr, pa.date32()), None)
+        parsed = pc.strptime(arr, format=formats[0], unit="s", error_is_null=False)
+        return ColumnResult(pc.cast(parsed, pa.date32()), None)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    out, bad = _parse_datetimes(arr, formats, utc=False)
+    values = pa.array(out.dt.date, type=pa.date32(), from_pandas=True)
+    return ColumnResult(values, bad if bad.any() else None, "not a date")
+
+
+def _timestamps(arr: pa.Array, col: ColumnSpec, rules: Cleaning) -> ColumnResult:
+    formats = rules.date_formats.get(col.name, [])
+    typ = pa.timestamp("us", tz="UTC") if col.tz else pa.timestamp("us")
+    if not formats:
+        try:
+            return ColumnResult(pc.cast(arr, typ), None)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+    out, bad = _parse_datetimes(arr, formats, utc=col.tz)
+    values = pa.array(out, type=typ, from_pandas=True)
+    return ColumnResult(values, bad if bad.any() else None, "not a timestamp")

@@ -64,6 +64,8 @@ def consumer_config(
             "enable.auto.offset.store": False,
             "auto.offset.reset": "earliest",
             "partition.assignment.strategy": "cooperative-sticky",
+            "session.timeout.ms": settings.session_timeout_ms,
+            "heartbeat.interval.ms": max(settings.session_timeout_ms // 4, 500),
             "isolation.level": "read_committed",
             "enable.partition.eof": False,
             "fetch.min.bytes": 1,

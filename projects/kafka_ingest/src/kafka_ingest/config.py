@@ -37,6 +37,8 @@ class KafkaIngestSettings(Settings):
     # Consumer: a batch is cut at batch_size records or batch_timeout_s, whichever comes first.
     batch_size: int = Field(default=10_000, ge=1, le=1_000_000)
     batch_timeout_s: float = Field(default=1.0, gt=0)
+    # A killed member's partitions move on after this long; Kafka's 45 s default is slow to recover.
+    session_timeout_ms: int = Field(default=10_000, ge=1_000, le=300_000)
     sink: list[SinkName] = Field(default_factory=lambda: list[SinkName](["parquet"]))
     output_dir: Path = Path("data/events")
     postgres_url: SecretStr | None = None

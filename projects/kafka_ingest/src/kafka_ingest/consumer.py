@@ -91,6 +91,8 @@ class BatchConsumer:
         self.ends: dict[tuple[str, int], int] = {}
         self.positions: dict[tuple[str, int], int] = {}
         self.stopping = threading.Event()
+        self.assignment: set[tuple[str, int]] = set()
+        self.closing = False
         self.batch_started = time.monotonic()
 
     # --- rebalance callbacks (run inside consume()) -------------------------------------------
@@ -99,6 +101,7 @@ class BatchConsumer:
         """Let the sinks recover, start where they say if they all know, track end offsets."""
         self._prepare(partitions)
         consumer.incremental_assign(partitions)
+        self.assignment |= {(tp.topic, tp.partition) for tp in partitions}
         log.info("assigned", extra={"partitions": [p.partition for p in partitions]})
 
     def _prepare(self, partitions: list[TopicPartition]) -> None:
@@ -133,11 +136,13 @@ class BatchConsumer:
 
     def on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Finish and commit the batch in hand before the partitions move to another member."""
-        self.result.revocations += 1
+        if not self.closing:
+            self.result.revocations += 1
         log.info("revoking", extra={"partitions": [p.partition for p in partitions]})
         self.before_revoke()
         for tp in partitions:
             self.ends.pop((tp.topic, tp.partition), None)
+            self.assignment.discard((tp.topic, tp.partition))
 
     def before_revoke(self) -> None:
         """Flush what is pending; the async variant drains its stages first."""
@@ -152,6 +157,7 @@ class BatchConsumer:
         self.result.records_in -= len(self.pending) - len(kept)
         self.pending = kept
         for key in lost:
+            self.assignment.discard(key)
             self.offsets.pop(key, None)
             self.ends.pop(key, None)
         log.warning("partitions lost", extra={"partitions": sorted(p for _, p in lost)})
@@ -266,7 +272,11 @@ class BatchConsumer:
         return min(room, MAX_FETCH)
 
     def should_stop(self, idle_since: float) -> bool:
-        """A stop was asked for, a limit was reached, or the input is exhausted."""
+        """A stop was asked for, a limit was reached, or the input is exhausted.
+
+        Idle time counts only while partitions are assigned: waiting for the group (a dead
+        member's session to expire, say) is not the input running dry.
+        """
         if self.stopping.is_set():
             return True
         if self.stop.max_messages is not None and self.result.records_in >= self.stop.max_messages:
@@ -274,7 +284,7 @@ class BatchConsumer:
         if self.at_end():
             return True
         idle = self.stop.idle_timeout_s
-        return idle is not None and time.monotonic() - idle_since >= idle
+        return idle is not None and bool(self.assignment) and time.monotonic() - idle_since >= idle
 
     def run(self) -> ConsumeResult:
         """Loop until told to stop, then finish the batch, commit and close."""
@@ -282,7 +292,7 @@ class BatchConsumer:
         try:
             while not self.should_stop(idle_since):
                 msgs = self.consumer.consume(self.fetch_size(), CONSUME_TIMEOUT_S)
-                if msgs:
+                if msgs or not self.assignment:
                     idle_since = time.monotonic()
                 for msg in msgs:
                     if self.check_error(msg):
@@ -297,6 +307,7 @@ class BatchConsumer:
 
     def close(self) -> None:
         """Leave the group (its revocation flushes nothing more: pending is empty) and close sinks."""
+        self.closing = True
         try:
             self.consumer.close()
         finally:
@@ -324,3 +335,4 @@ def assign_from(
             batch.ends[(topic, tp.partition)] = high
             batch.positions[(topic, tp.partition)] = max(tp.offset, low)
     batch.consumer.assign(tps)
+    batch.assignment = {(topic, p) for p in partitions}

@@ -48,14 +48,17 @@ def run_cli(args: list[str], env: dict[str, str], cwd: Path, expect: int = 0) ->
     return summary
 
 
-def start_cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
-    """The CLI as a background process (for kill and rebalance tests)."""
+def start_cli(
+    args: list[str], env: dict[str, str], cwd: Path, stderr: Path | None = None
+) -> subprocess.Popen[str]:
+    """The CLI as a background process (for kill and rebalance tests); logs to a file if given."""
+    err = stderr.open("w") if stderr is not None else subprocess.PIPE
     return subprocess.Popen(
         [sys.executable, "-m", "kafka_ingest", *args, "--json"],
         env=env,
         cwd=cwd,
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=err,
         text=True,
     )
 

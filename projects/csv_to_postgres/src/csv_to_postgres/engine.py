@@ -19,6 +19,9 @@ def database_url(settings: CsvToPostgresSettings) -> URL:
         raise UserError(
             "invalid setting CSV_TO_POSTGRES_DATABASE_URL: not a database URL"
         ) from None
+    if url.get_backend_name() == "postgresql":
+        # COPY FROM STDIN goes through psycopg2's copy_expert; SQLAlchemy 2.1 defaults to psycopg 3.
+        url = url.set(drivername="postgresql+psycopg2")
     if settings.password is not None:
         url = url.set(password=settings.password.get_secret_value())
     return url

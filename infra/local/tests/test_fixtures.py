@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -140,3 +141,55 @@ def test_isolation_fixtures_create_and_clean_up(tmp_path: Path) -> None:
             home = postgres.pg_home(base.runtime(postgres.SERVICE))
         if not home.is_relative_to(tmp_path):
             shutil.rmtree(home, ignore_errors=True)
+
+
+JVM_ISOLATION = """
+import requests
+from confluent_kafka.admin import AdminClient
+
+def test_kafka_topic(kafka_topic, kafka_bootstrap):
+    name = kafka_topic(partitions=3)
+    meta = AdminClient({"bootstrap.servers": kafka_bootstrap}).list_topics(timeout=10)
+    assert len(meta.topics[name].partitions) == 3
+    print("TOPIC=" + name + " ")
+
+def test_hdfs_dir(hdfs_dir, hdfs_url):
+    status = requests.get(
+        f"{hdfs_url}/webhdfs/v1{hdfs_dir}", params={"op": "GETFILESTATUS"}, timeout=10
+    ).json()
+    assert status["FileStatus"]["type"] == "DIRECTORY"
+    print("DIR=" + hdfs_dir + " ")
+"""
+
+
+def test_kafka_topic_and_hdfs_dir_fixtures(tmp_path: Path) -> None:
+    # A private Kafka and HDFS, 3000 above the dev ports (clear of the other tests' ports).
+    env = {"DE_PORT_OFFSET": "3000"}
+    proc = _inner_pytest(tmp_path, JVM_ISOLATION, CI="true", **env)
+    stop_env = {**os.environ, "DE_STATE_DIR": str(tmp_path / "state"), **env}
+    try:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "2 passed" in proc.stdout
+        topic = re.search(r"TOPIC=(\S+)", proc.stdout).group(1)  # type: ignore[union-attr]
+        folder = re.search(r"DIR=(\S+)", proc.stdout).group(1)  # type: ignore[union-attr]
+
+        import requests
+        from confluent_kafka.admin import AdminClient
+
+        admin = AdminClient({"bootstrap.servers": "127.0.0.1:32092"})
+        deadline = time.monotonic() + 30
+        while topic in admin.list_topics(timeout=10).topics and time.monotonic() < deadline:
+            time.sleep(0.5)  # topic deletion completes asynchronously
+        assert topic not in admin.list_topics(timeout=10).topics
+        gone = requests.get(
+            f"http://127.0.0.1:32870/webhdfs/v1{folder}", params={"op": "GETFILESTATUS"}, timeout=10
+        )
+        assert gone.status_code == 404
+    finally:
+        subprocess.run(
+            [sys.executable, "-m", "de_common.services", "down", "kafka", "hdfs"],
+            env=stop_env,
+            capture_output=True,
+            timeout=180,
+            check=False,
+        )

@@ -91,7 +91,9 @@ class Audit:
         c = self.loads.c
         cond = sa.and_(c.target_table == table, c.status == "running")
         if self.conn.dialect.name == "postgresql":
-            alive = sa.select(sa.column("pid")).select_from(sa.table("pg_stat_activity"))
+            alive = sa.select(sa.column("pid", sa.Integer)).select_from(
+                sa.table("pg_stat_activity")
+            )
             cond = sa.and_(cond, sa.or_(c.backend_pid.is_(None), c.backend_pid.not_in(alive)))
         with self.conn.begin():
             result = self.conn.execute(

@@ -8,7 +8,6 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pcsv
 
@@ -120,11 +119,6 @@ def produce(
             yield item
     finally:
         stop.set()
-
-
-def line_array(values: list[int]) -> np.ndarray:  # type: ignore[type-arg]
-    """Line numbers as an int64 array."""
-    return np.asarray(values, dtype=np.int64)
 
 
 Callback = Callable[[Batch], None]

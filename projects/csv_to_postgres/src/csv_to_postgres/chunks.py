@@ -51,6 +51,10 @@ class ChunkReader:
             return self._decoder.decode(raw).encode("utf-8")
         return raw
 
+    def at_eof(self) -> bool:
+        """True once the stream is exhausted."""
+        return self._eof
+
     def _read_header(self) -> list[str]:
         while b"\n" not in self._pending and not self._eof:
             self._pending += self._read(64 * 1024)
@@ -90,8 +94,8 @@ class ChunkReader:
                 cut = self._cut(buf)
                 while cut < 0 and not self._eof:  # one record longer than a chunk: read on
                     buf += self._read(self._chunk_bytes)
-                    cut = self._cut(buf) if not self._eof else len(buf)
-                if self._eof and cut == len(buf) and buf and not buf.endswith(b"\n"):
+                    cut = self._cut(buf) if not self.at_eof() else len(buf)
+                if self.at_eof() and cut == len(buf) and buf and not buf.endswith(b"\n"):
                     buf += b"\n"
                     cut += 1
             data, self._pending = buf[:cut], buf[cut:]

@@ -234,7 +234,11 @@ def schema_cmd(
         spec = infer(name, sample, settings.cleaning, pk, settings.db_schema)
     else:
         raise UserError("give a CSV file or --model")
-    dialect = postgresql.dialect() if dialect_name == "postgresql" else sqlite.dialect()
+    dialect: sa.engine.Dialect = (
+        postgresql.dialect()  # type: ignore[no-untyped-call]
+        if dialect_name == "postgresql"
+        else sqlite.dialect()
+    )
     text = ddl(spec, dialect)
     if output:
         output.write_text(text, encoding="utf-8")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import sqlalchemy as sa
 
@@ -52,9 +52,9 @@ class TableSpec:
         return next((c for c in self.columns if c.name == name), None)
 
 
-def sa_type(col: ColumnSpec) -> sa.types.TypeEngine[object]:
+def sa_type(col: ColumnSpec) -> sa.types.TypeEngine[Any]:
     """The SQLAlchemy type a kind is stored as."""
-    types: dict[str, sa.types.TypeEngine[object]] = {
+    types: dict[str, sa.types.TypeEngine[Any]] = {
         "int16": sa.SmallInteger(),
         "int32": sa.Integer(),
         "int64": sa.BigInteger(),
@@ -68,7 +68,7 @@ def sa_type(col: ColumnSpec) -> sa.types.TypeEngine[object]:
     return types[col.kind]
 
 
-def kind_of(sql_type: sa.types.TypeEngine[object]) -> tuple[Kind, bool]:
+def kind_of(sql_type: sa.types.TypeEngine[Any]) -> tuple[Kind, bool]:
     """(kind, tz) for a reflected or declared SQL type; unknown types load as text."""
     if isinstance(sql_type, sa.Boolean):
         return "bool", True

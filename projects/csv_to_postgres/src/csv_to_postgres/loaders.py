@@ -35,9 +35,7 @@ class Outcome:
     replaced_rows: int | None = None
 
 
-def _key_match(
-    a: sa.Table | sa.Alias, b: sa.Table | sa.Alias, key: list[str]
-) -> sa.ColumnElement[bool]:
+def _key_match(a: Any, b: Any, key: list[str]) -> sa.ColumnElement[bool]:
     return sa.and_(*[a.c[k] == b.c[k] for k in key])
 
 
@@ -51,7 +49,8 @@ def settle_suspects(
         sa.exists().where(_key_match(dest, sus, key)),
         sa.exists().where(_key_match(earlier, sus, key), earlier.c[LINE] < sus.c[LINE]),
     )
-    dup_lines = [int(x) for x in conn.execute(sa.select(sus.c[LINE]).where(is_dup)).scalars()]
+    found: Any = conn.execute(sa.select(sus.c[LINE]).where(is_dup)).scalars()
+    dup_lines: list[int] = [int(x) for x in found]
     moved = conn.execute(
         sa.insert(dest).from_select(
             columns, sa.select(*[sus.c[c] for c in columns]).where(sa.not_(is_dup))

@@ -8,7 +8,7 @@ import hashlib
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 from de_common.errors import UserError
 
@@ -32,7 +32,7 @@ def open_binary(path: Path) -> IO[bytes]:
     name = path.name.lower()
     try:
         if name.endswith(".gz"):
-            return gzip.open(path, "rb")
+            return cast(IO[bytes], gzip.open(path, "rb"))
         if name.endswith(".zip"):
             archive = zipfile.ZipFile(path)
             members = [m for m in archive.namelist() if not m.endswith("/")]

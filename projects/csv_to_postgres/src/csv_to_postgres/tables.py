@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -66,11 +67,15 @@ def evolve(conn: Connection, spec: TableSpec, drift: Drift) -> TableSpec:
 
 def work_table(conn: Connection, spec: TableSpec, name: str, with_line: bool) -> sa.Table:
     """A temporary table with the target's columns, no constraints (staging and suspects)."""
-    cols: list[sa.Column[object]] = [sa.Column(c.name, sa_type(c)) for c in spec.columns]
+    cols: list[sa.Column[Any]] = [sa.Column(c.name, sa_type(c)) for c in spec.columns]
     if with_line:
         cols.append(sa.Column(LINE, sa.BigInteger()))
-    kwargs = {"postgresql_on_commit": "DROP"} if conn.dialect.name == "postgresql" else {}
-    table = sa.Table(name, sa.MetaData(), *cols, prefixes=["TEMPORARY"], **kwargs)
+    if conn.dialect.name == "postgresql":
+        table = sa.Table(
+            name, sa.MetaData(), *cols, prefixes=["TEMPORARY"], postgresql_on_commit="DROP"
+        )
+    else:
+        table = sa.Table(name, sa.MetaData(), *cols, prefixes=["TEMPORARY"])
     table.create(conn)
     return table
 

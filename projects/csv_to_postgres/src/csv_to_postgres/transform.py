@@ -25,7 +25,7 @@ class Transformed:
 
     @property
     def rows_read(self) -> int:
-        return self.table.num_rows + len(self.rejects)
+        return int(self.table.num_rows) + len(self.rejects)
 
 
 def transform(

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 # Not the dev ports: these tests must never stop the instances the team works against.
 PORTS = {
-    "DE_HIVE_PORT": "30010",
+    "DE_HIVE_PORT": "39010",
     "DE_HDFS_RPC": "39100",
     "DE_HDFS_HTTP": "39970",
     "DE_HDFS_DATANODE_HTTP": "39964",
@@ -58,14 +58,14 @@ def test_external_table_over_hdfs_returns_the_rows(stack: dict[str, str]) -> Non
     from hdfs import InsecureClient
     from pyhive import hive
 
-    assert stack["hive"] == "hive://127.0.0.1:30010/default"
+    assert stack["hive"] == "hive://127.0.0.1:39010/default"
     folder = f"/lake/people_{uuid.uuid4().hex[:8]}"
     rows = [(1, "alice"), (2, "bob"), (3, "carol")]
     client = InsecureClient(stack["hdfs"], user="root")
     client.write(f"{folder}/part-0.csv", data="".join(f"{i},{n}\n" for i, n in rows))
 
     table = f"people_{uuid.uuid4().hex[:8]}"
-    conn = hive.connect(host="127.0.0.1", port=30010, auth="NONE", username="root")
+    conn = hive.connect(host="127.0.0.1", port=39010, auth="NONE", username="root")
     try:
         cur = conn.cursor()
         cur.execute(

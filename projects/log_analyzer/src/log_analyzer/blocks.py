@@ -29,6 +29,7 @@ class Block:
 
 
 PREVIEW = 512
+MIN_RANGE_BYTES = 2 << 20  # below this, splitting a file costs more than it saves
 
 
 def iter_blocks(
@@ -93,7 +94,7 @@ def iter_blocks(
 
 def aligned_ranges(path: str, start: int, size: int, parts: int) -> list[tuple[int, int]]:
     """Cut [start, size) into about `parts` byte ranges that begin and end on line starts."""
-    if parts <= 1 or size - start < 2 * (1 << 20):
+    if parts <= 1 or size - start < MIN_RANGE_BYTES:
         return [(start, size)]
     step = (size - start) // parts
     bounds = [start]

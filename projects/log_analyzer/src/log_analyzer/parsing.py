@@ -250,8 +250,10 @@ def _typed(
     cols["ts"] = ts
     if "request" in fields and "path" not in fields:
         req = pc.extract_regex(fields["request"], _REQUEST)
+        req_ok = pc.is_valid(req)
         for name in ("method", "path", "protocol"):
-            cols[name] = req.field(name)
+            part = pc.struct_field(req, name)
+            cols[name] = pc.if_else(req_ok, part, pa.scalar(None, part.type))
     for name in ("method", "path", "protocol", "ip", "referer", "ua", "vhost"):
         if name not in cols:
             cols[name] = fields.get(name, empty)

@@ -1,0 +1,88 @@
+"""Block reading (line numbers, long lines, partial tails, ranges) and input expansion."""
+
+from __future__ import annotations
+
+import gzip
+import io
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+from log_analyzer import blocks
+from log_analyzer.blocks import aligned_ranges, iter_blocks
+from log_analyzer.sources import expand, rotation_key
+
+from de_common.errors import UserError
+
+
+def _lines(data: bytes, **kw: object) -> tuple[list[bytes], list[tuple[int, str]], int]:
+    out: list[bytes] = []
+    rejects = []
+    end = 0
+    for b in iter_blocks(io.BytesIO(data), **kw):  # type: ignore[arg-type]
+        out.extend(b.data.split(b"\n")[:-1])
+        rejects.extend((r.line, r.reason) for r in b.rejects)
+        end = b.end_offset
+    return out, rejects, end
+
+
+def test_blocks_keep_every_line_and_offset() -> None:
+    data = b"".join(b"line %d\n" % i for i in range(1000))
+    lines, rejects, end = _lines(data, block_size=100)
+    assert lines == [b"line %d" % i for i in range(1000)] and rejects == [] and end == len(data)
+
+
+def test_line_longer_than_limit_is_skipped_not_held() -> None:
+    data = b"a\n" + b"x" * 10_000 + b"\nb\n"
+    lines, rejects, end = _lines(data, block_size=64, max_line=1024)
+    assert lines == [b"a", b"b"]
+    assert rejects == [(2, "line longer than 1024 bytes")]
+    assert end == len(data)
+
+
+def test_partial_last_line_is_held_in_incremental_mode() -> None:
+    data = b"one\ntwo\nthr"
+    held, _, end_held = _lines(data, hold_partial=True)
+    full, _, end_full = _lines(data)
+    assert held == [b"one", b"two"] and end_held == 8
+    assert full == [b"one", b"two", b"thr"] and end_full == len(data)
+
+
+def test_aligned_ranges_cover_the_file_on_line_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(blocks, "MIN_RANGE_BYTES", 10)
+    f = tmp_path / "x.log"
+    data = b"".join(b"%05d some text\n" % i for i in range(500))
+    f.write_bytes(data)
+    ranges = aligned_ranges(str(f), 0, len(data), 4)
+    assert len(ranges) == 4 and ranges[0][0] == 0 and ranges[-1][1] == len(data)
+    for (_, b), (a, _) in pairwise(ranges):
+        assert a == b and data[a - 1 : a] == b"\n"
+
+
+def test_rotated_set_is_ordered_oldest_first(tmp_path: Path) -> None:
+    names = ["access.log", "access.log.1", "access.log.2.gz", "access.log.10.gz", "error.log"]
+    for n in names:
+        p = tmp_path / n
+        if n.endswith(".gz"):
+            with gzip.open(p, "wb") as fh:
+                fh.write(b"x\n")
+        else:
+            p.write_bytes(b"x\n")
+    got = [Path(s.path).name for s in expand([str(tmp_path / "*.log*")])]
+    assert got == ["access.log.10.gz", "access.log.2.gz", "access.log.1", "access.log", "error.log"]
+    gz = expand([str(tmp_path / "access.log.2.gz")])[0]
+    assert gz.compression == "gz"
+
+
+def test_dated_rotation_sorts_ascending() -> None:
+    keys = sorted(["a.log-20240103.gz", "a.log", "a.log-20240101.gz"], key=rotation_key)
+    assert keys == ["a.log-20240101.gz", "a.log-20240103.gz", "a.log"]
+
+
+def test_missing_inputs_are_user_errors(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="not found"):
+        expand([str(tmp_path / "nope.log")])
+    with pytest.raises(UserError, match="no files match"):
+        expand([str(tmp_path / "*.nothing")])

@@ -384,7 +384,15 @@ def transform(
     topic_partitions(consumer, settings.topic, settings)
     topic_partitions(consumer, output_topic, settings)
     ensure_topic(settings, settings.dlq())
-    producer = Producer(producer_config(settings) | {"transactional.id": transactional_id})
+    producer = Producer(
+        producer_config(settings)
+        | {
+            "transactional.id": transactional_id,
+            "transaction.timeout.ms": 60_000,
+            # librdkafka requires a message to time out before its transaction can.
+            "delivery.timeout.ms": min(settings.delivery_timeout_ms, 60_000),
+        }
+    )
     pipe = TransactionalPipe(
         consumer,
         producer,

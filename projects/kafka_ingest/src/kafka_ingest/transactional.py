@@ -107,6 +107,8 @@ class TransactionalPipe:
                 batch.records_in += 1
                 if self.fail_after is not None and batch.records_in >= self.fail_after:
                     self.fail_after = None
+                    # Let the records reach the broker first: the abort must hide written data.
+                    self.producer.flush(TXN_TIMEOUT_S)
                     raise InjectedFailure("injected failure inside a transaction")
             positions = self.consumer.position(self.consumer.assignment())
             self.producer.send_offsets_to_transaction(

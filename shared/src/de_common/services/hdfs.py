@@ -70,7 +70,11 @@ def _provision(rt: Runtime) -> None:
 
 
 def _missing(rt: Runtime) -> str | None:
-    return jvm.missing_java()
+    reason = jvm.missing_java()
+    if reason is None and not (jvm.java_home() / "bin" / "javac").exists():
+        # `java File.java` compiles in memory: a JRE without the compiler cannot run the launcher.
+        reason = "needs a JDK, not a JRE (apt-get install openjdk-17-jdk-headless)"
+    return reason
 
 
 def _conf_dir(rt: Runtime, target: str) -> Path:

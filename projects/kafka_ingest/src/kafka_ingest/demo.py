@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import time
 
+from confluent_kafka import Producer
+
 from de_common.cli import Summary
-from kafka_ingest.clients import admin, create_topic
+from kafka_ingest.clients import admin, create_topic, producer_config
 from kafka_ingest.config import KafkaIngestSettings
 from kafka_ingest.consumer import StopWhen
 from kafka_ingest.producer import produce
@@ -17,6 +19,7 @@ from kafka_ingest.sources import generate
 from kafka_ingest.telemetry import IngestMetrics
 
 PARTITIONS = 3
+POISON = (b"\x00\x01 binary", b'{"event_id": "no-other-fields"}', b"{truncated")
 
 
 def run_demo(
@@ -38,6 +41,11 @@ def run_demo(
     create_topic(settings, settings.dlq(), 1, 1)
     try:
         produced = produce(settings, generate(events, invalid_every=50), metrics)
+        # A foreign producer's garbage reaches the topic anyway: the consumer must DLQ it.
+        foreign = Producer(producer_config(settings))
+        for value in POISON:
+            foreign.produce(topic, key=b"foreign", value=value)
+        foreign.flush(30)
         consumed = run_consume(settings, metrics, StopWhen(idle_timeout_s=10, at_end=True))
         replayed = run_replay(
             settings, metrics, lambda c, t, ps: offsets_from_offset(c, t, ps, 0), 3.0
@@ -49,7 +57,7 @@ def run_demo(
                 future.result(timeout=30)
     rows = read_all(settings.output_dir, topic).num_rows
     return Summary(
-        records_in=produced.records_in,
+        records_in=produced.records_in + len(POISON),
         records_out=consumed.written,
         records_rejected=produced.rejected + consumed.dlq,
         duration_s=round(time.monotonic() - started, 3),
@@ -67,5 +75,6 @@ def run_demo(
             "parquet_rows": rows,
             "parquet_dir": str(settings.output_dir / topic),
             "exactly_once": rows == produced.produced and replayed.written == 0,
+            "dlq_topic": settings.dlq(),
         },
     )

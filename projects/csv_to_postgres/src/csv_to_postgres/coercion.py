@@ -125,16 +125,17 @@ def _booleans(arr: pa.Array, rules: Cleaning) -> ColumnResult:
 
 def _parse_datetimes(arr: pa.Array, formats: list[str], utc: bool) -> tuple[pd.Series, BoolMask]:
     raw = pd.Series(arr.to_pandas(), dtype=object)
-    out = pd.Series(
-        pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]" if utc else "datetime64[ns]"
-    )
+    out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]")
     todo = raw.notna()
-    for fmt in formats or ["ISO8601"]:
+    # per-value parsing: pandas' ISO8601 mode applies one offset to a whole mixed column
+    for fmt in formats or ["mixed"]:
         if not todo.any():
             break
-        parsed = pd.to_datetime(raw[todo], format=fmt, errors="coerce", utc=utc)
-        out[todo] = parsed
+        # utc=True always: mixed offsets parse; values without an offset are taken as UTC
+        out[todo] = pd.to_datetime(raw[todo], format=fmt, errors="coerce", utc=True)
         todo &= out.isna()
+    if not utc:
+        out = out.dt.tz_localize(None)
     return out, todo.to_numpy(dtype=bool)
 
 
@@ -148,6 +149,10 @@ def _dates(arr: pa.Array, col: ColumnSpec, rules: Cleaning) -> ColumnResult:
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     out, bad = _parse_datetimes(arr, formats, utc=False)
+    has_time = (out.notna() & (out != out.dt.normalize())).to_numpy(dtype=bool)
+    if has_time.any():  # a date column would silently drop the time of day
+        bad = bad | has_time
+        out = out.where(~has_time)
     values = pa.array(out.dt.date, type=pa.date32(), from_pandas=True)
     return ColumnResult(values, bad if bad.any() else None, "not a date")
 

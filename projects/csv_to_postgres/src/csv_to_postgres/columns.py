@@ -108,7 +108,11 @@ def to_table(
         metadata,
         *[
             sa.Column(
-                c.name, sa_type(c), primary_key=c.primary_key, nullable=c.nullable or c.primary_key
+                c.name,
+                sa_type(c),
+                primary_key=c.primary_key,
+                nullable=c.nullable and not c.primary_key,
+                autoincrement=False,
             )
             for c in spec.columns
         ],

@@ -25,6 +25,8 @@ def infer_kind(arr: pa.Array, name: str, rules: Cleaning) -> tuple[Kind, bool]:
     for kind in _CANDIDATES:
         if kind == "bool" and digits_only:
             continue  # 0/1 columns are integers
+        if kind == "date" and pc.any(pc.match_substring(values, ":")).as_py():
+            continue  # a time of day: timestamp
         tz = True
         if kind == "timestamp":
             has_zone = pc.any(pc.match_substring_regex(values, r"(Z|[+-]\d\d:?\d\d)$")).as_py()

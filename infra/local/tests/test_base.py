@@ -62,3 +62,23 @@ def test_port_env_override_and_offset(private_state: Path, monkeypatch: pytest.M
     monkeypatch.setenv("DE_FAKE_PORT", "not-a-port")
     with pytest.raises(base.ServiceError, match="DE_FAKE_PORT='not-a-port' is not a number"):
         base.runtime(service)
+
+
+def test_a_recycled_pid_is_never_signalled(private_state: Path) -> None:
+    """A record whose pid now belongs to another process (after a reboot) is not ours to stop."""
+    import json
+    import subprocess
+
+    service = _service("pass")
+    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        folder = base.runtime(service).state_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        record = {"pids": [stranger.pid], "starts": {str(stranger.pid): "1"}, "ports": {}}
+        (folder / "service.json").write_text(json.dumps(record))
+        assert not base.status(service).running
+        assert not base.down(service)
+        assert stranger.poll() is None  # still alive
+    finally:
+        stranger.kill()
+        stranger.wait()

@@ -354,8 +354,22 @@ def _read_record(rt: Runtime) -> dict[str, object]:
 
 
 def _recorded_pids(record: Mapping[str, object]) -> list[int]:
+    """The recorded pids that are still the processes we started (a pid reused after a reboot or
+    a crash belongs to someone else and must never be signalled)."""
     pids = record.get("pids", [])
-    return [int(p) for p in pids] if isinstance(pids, list) else []
+    starts = record.get("starts", {})
+    if not isinstance(pids, list):
+        return []
+    known = starts if isinstance(starts, dict) else {}
+    return [int(p) for p in pids if str(p) not in known or known[str(p)] == _start_time(int(p))]
+
+
+def _start_time(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
 
 
 @contextlib.contextmanager
@@ -461,6 +475,7 @@ def _write_record(rt: Runtime, started: float) -> None:
     rt.pids[:] = sorted(pids)
     record = {
         "pids": rt.pids,
+        "starts": {str(p): _start_time(p) for p in rt.pids},
         "ports": rt.ports,
         "url": rt.service.url(rt),
         "startup_s": round(time.monotonic() - started, 2),

@@ -81,5 +81,5 @@ def test_cli_up_status_down(private_state: Path) -> None:
     assert down.returncode == 0 and "stopped" in down.stderr
     assert not base.port_listening(PORT)
     bad = cli("up", "nosuchservice")
-    assert bad.returncode == 1 and bad.stderr.startswith("error: unknown service")
+    assert bad.returncode == 2 and bad.stderr.startswith("error: unknown service")
     assert "Traceback" not in bad.stderr

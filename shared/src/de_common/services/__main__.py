@@ -167,6 +167,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command is None:
             print(f"error: unknown command {args[0]!r}\n{_usage()}", file=sys.stderr)
             return 2
+        if args[0] in COMMANDS:
+            unknown = [a for a in _named(args[1:]) if a not in registry.services()]
+            if unknown:
+                have = ", ".join(registry.services())
+                print(f"error: unknown service {unknown[0]!r}; have: {have}", file=sys.stderr)
+                return 2
         return command(args[1:])
     except base.ServiceError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -26,7 +26,7 @@ import pytest
 from de_common.errors import ServiceUnavailable
 from de_common.services import ServiceError, resolve
 
-__all__ = ["in_ci", "service_missing", "unique_name"]
+__all__ = ["in_ci", "s3_client", "service_missing", "unique_name"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

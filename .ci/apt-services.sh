@@ -5,9 +5,9 @@ set -euo pipefail
 declare -A PKGS=(
   [postgres]="postgresql postgresql-client"
   [rabbitmq]="rabbitmq-server amqp-tools"
-  [kafka]="openjdk-17-jre-headless maven kcat"
-  [hdfs]="openjdk-17-jre-headless maven"
-  [hive]="openjdk-17-jre-headless"
+  [kafka]="openjdk-17-jdk-headless maven kcat"
+  [hdfs]="openjdk-17-jdk-headless maven"
+  [hive]="openjdk-17-jdk-headless"
   [moto]=""
   [prometheus]="prometheus"
   [pushgateway]="prometheus-pushgateway"

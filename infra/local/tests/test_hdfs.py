@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import subprocess
 import sys
 import uuid
@@ -13,21 +15,30 @@ from de_common.services import base, registry
 
 pytestmark = pytest.mark.integration
 
-# Not the dev ports: these tests must never stop the instance the team works against.
-PORTS = {
-    "DE_HDFS_RPC": "39000",
-    "DE_HDFS_HTTP": "39870",
-    "DE_HDFS_DATANODE_HTTP": "39864",
-    "DE_HDFS_DATANODE": "39866",
-    "DE_HDFS_DATANODE_IPC": "39867",
-    "DE_HDFS_DATANODE_PROXY": "39868",
-}
+# Private ports picked at run time: tests must never stop (or collide with) anyone's instances.
+PORT_VARS = [
+    "DE_HDFS_RPC",
+    "DE_HDFS_HTTP",
+    "DE_HDFS_DATANODE_HTTP",
+    "DE_HDFS_DATANODE",
+    "DE_HDFS_DATANODE_IPC",
+    "DE_HDFS_DATANODE_PROXY",
+]
+
+
+def free_ports(names: list[str]) -> dict[str, str]:
+    """One port per env var that nothing listens on now (picked by the OS, so no team collisions)."""
+    with contextlib.ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in names]
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return {name: str(sock.getsockname()[1]) for name, sock in zip(names, socks, strict=True)}
 
 
 @pytest.fixture(scope="module")
 def isolated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """A private state folder and ports for this module, in os.environ and for subprocesses."""
-    env = {"DE_STATE_DIR": str(tmp_path_factory.mktemp("state")), **PORTS}
+    env = {"DE_STATE_DIR": str(tmp_path_factory.mktemp("state")), **free_ports(PORT_VARS)}
     with pytest.MonkeyPatch.context() as mp:
         for key, value in env.items():
             mp.setenv(key, value)
@@ -55,10 +66,10 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_write_and_read_through_webhdfs(hdfs_url: str) -> None:
+def test_write_and_read_through_webhdfs(hdfs_url: str, isolated: dict[str, str]) -> None:
     from hdfs import InsecureClient
 
-    assert hdfs_url == "http://127.0.0.1:39870"
+    assert hdfs_url == f"http://127.0.0.1:{isolated['DE_HDFS_HTTP']}"
     client = InsecureClient(hdfs_url, user="root")
     folder = f"/t/{uuid.uuid4().hex[:10]}"
     payload = "id,name\n" + "".join(f"{i},name-{i}\n" for i in range(1000))
@@ -85,7 +96,9 @@ def test_hdfs_dfs_sees_the_same_files(hdfs_url: str) -> None:
     assert missing.returncode != 0
 
 
-def test_files_survive_restart_and_down_leaves_no_process_or_port(hdfs_url: str) -> None:
+def test_files_survive_restart_and_down_leaves_no_process_or_port(
+    hdfs_url: str, isolated: dict[str, str]
+) -> None:
     from hdfs import InsecureClient
 
     service = registry.get("hdfs")
@@ -95,8 +108,8 @@ def test_files_survive_restart_and_down_leaves_no_process_or_port(hdfs_url: str)
 
     assert base.down(service)
     assert not any(base.pid_alive(p) for p in pids)
-    for port in PORTS.values():
-        assert not base.port_listening(int(port)), port
+    for var in PORT_VARS:
+        assert not base.port_listening(int(isolated[var])), var
 
     base.up(service)
     with InsecureClient(hdfs_url, user="root").read("/keep/me.txt") as reader:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -15,14 +17,23 @@ from de_common.services import base, registry
 
 pytestmark = pytest.mark.integration
 
-# Not the dev ports: these tests must never stop the instance the team works against.
-PORTS = {"DE_KAFKA_PORT": "39092", "DE_KAFKA_CONTROLLER": "39093"}
+# Private ports picked at run time: tests must never stop (or collide with) anyone's instances.
+PORT_VARS = ["DE_KAFKA_PORT", "DE_KAFKA_CONTROLLER"]
+
+
+def free_ports(names: list[str]) -> dict[str, str]:
+    """One port per env var that nothing listens on now (picked by the OS, so no team collisions)."""
+    with contextlib.ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in names]
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return {name: str(sock.getsockname()[1]) for name, sock in zip(names, socks, strict=True)}
 
 
 @pytest.fixture(scope="module")
 def isolated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """A private state folder and ports for this module, in os.environ and for subprocesses."""
-    env = {"DE_STATE_DIR": str(tmp_path_factory.mktemp("state")), **PORTS}
+    env = {"DE_STATE_DIR": str(tmp_path_factory.mktemp("state")), **free_ports(PORT_VARS)}
     with pytest.MonkeyPatch.context() as mp:
         for key, value in env.items():
             mp.setenv(key, value)
@@ -50,8 +61,8 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_up_reports_loopback_bootstrap_and_ready(kafka: str) -> None:
-    assert kafka == "127.0.0.1:39092"
+def test_up_reports_loopback_bootstrap_and_ready(kafka: str, isolated: dict[str, str]) -> None:
+    assert kafka == f"127.0.0.1:{isolated['DE_KAFKA_PORT']}"
     st = base.status(registry.get("kafka"))
     assert st.running and st.ready and st.pids
 
@@ -123,7 +134,7 @@ def test_kafka_tool_rejects_unknown_tool(isolated: dict[str, str]) -> None:
     assert "kafka-topics" in proc.stderr
 
 
-def test_up_reuses_and_down_leaves_no_process_or_port(kafka: str) -> None:
+def test_up_reuses_and_down_leaves_no_process_or_port(kafka: str, isolated: dict[str, str]) -> None:
     service = registry.get("kafka")
     before = base.status(service).pids
     assert base.up(service) == kafka
@@ -131,8 +142,8 @@ def test_up_reuses_and_down_leaves_no_process_or_port(kafka: str) -> None:
 
     assert base.down(service)
     assert not any(base.pid_alive(p) for p in before)
-    assert not base.port_listening(39092)
-    assert not base.port_listening(39093)
+    for var in PORT_VARS:
+        assert not base.port_listening(int(isolated[var])), var
     assert not (Path(os.environ["DE_STATE_DIR"]) / "kafka" / "service.json").exists()
     # Data survives a restart (the storage is formatted once).
     base.up(service)

@@ -6,8 +6,10 @@ pyspark is not a de-common dependency, so the check runs in the pinned pyspark o
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,19 +45,29 @@ print(json.dumps({
 spark.stop()
 """
 
-PORTS = {
-    "DE_HDFS_RPC": "39200",
-    "DE_HDFS_HTTP": "39270",
-    "DE_HDFS_DATANODE_HTTP": "39264",
-    "DE_HDFS_DATANODE": "39266",
-    "DE_HDFS_DATANODE_IPC": "39267",
-    "DE_HDFS_DATANODE_PROXY": "39268",
-}
+# Private ports picked at run time: tests must never stop (or collide with) anyone's instances.
+PORT_VARS = [
+    "DE_HDFS_RPC",
+    "DE_HDFS_HTTP",
+    "DE_HDFS_DATANODE_HTTP",
+    "DE_HDFS_DATANODE",
+    "DE_HDFS_DATANODE_IPC",
+    "DE_HDFS_DATANODE_PROXY",
+]
+
+
+def free_ports(names: list[str]) -> dict[str, str]:
+    """One port per env var that nothing listens on now (picked by the OS, so no team collisions)."""
+    with contextlib.ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in names]
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return {name: str(sock.getsockname()[1]) for name, sock in zip(names, socks, strict=True)}
 
 
 @pytest.fixture(scope="module")
 def isolated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    env = {"DE_STATE_DIR": str(tmp_path_factory.mktemp("state")), **PORTS}
+    env = {"DE_STATE_DIR": str(tmp_path_factory.mktemp("state")), **free_ports(PORT_VARS)}
     with pytest.MonkeyPatch.context() as mp:
         for key, value in env.items():
             mp.setenv(key, value)
@@ -68,7 +80,7 @@ def hdfs_up(isolated: dict[str, str]) -> Iterator[str]:
     service = registry.get("hdfs")
     base.up(service)
     try:
-        yield f"hdfs://127.0.0.1:{PORTS['DE_HDFS_RPC']}"
+        yield f"hdfs://127.0.0.1:{isolated['DE_HDFS_RPC']}"
     finally:
         base.down(service)
 

@@ -25,6 +25,8 @@ def infer_kind(arr: pa.Array, name: str, rules: Cleaning) -> tuple[Kind, bool]:
     for kind in _CANDIDATES:
         if kind == "bool" and digits_only:
             continue  # 0/1 columns are integers
+        if kind == "int64" and not _integer_text(values, rules):
+            continue  # 1.0 fits an integer column but says the column holds decimals
         if kind == "date" and pc.any(pc.match_substring(values, ":")).as_py():
             continue  # a time of day: timestamp
         tz = True
@@ -35,6 +37,12 @@ def infer_kind(arr: pa.Array, name: str, rules: Cleaning) -> tuple[Kind, bool]:
         if result.bad is None or not result.bad.any():
             return kind, tz
     return "text", True
+
+
+def _integer_text(values: pa.Array, rules: Cleaning) -> bool:
+    if rules.thousands:
+        values = pc.replace_substring(values, pattern=rules.thousands, replacement="")
+    return bool(pc.all(pc.match_substring_regex(values, r"^[-+]?\d+$")).as_py())
 
 
 def infer(

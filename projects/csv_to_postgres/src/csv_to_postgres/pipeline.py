@@ -205,7 +205,9 @@ def _load_in_transaction(
             audit.finish(load_id, "skipped", "loaded concurrently by another process")
             result.message = "loaded concurrently by another process"
             return "skipped"
-        pgsql.advisory_lock(cur, f"create:{target.schema}.{target.table}")
+        if tables.reflect(conn, target.table, target.schema) is None:
+            # First load of a new table: concurrent first loads wait here for the CREATE to commit.
+            pgsql.advisory_lock(cur, f"create:{target.schema}.{target.table}")
     spec, exists = _spec_for(conn, target, sample, settings)
     if not exists:
         tables.create(conn, spec)

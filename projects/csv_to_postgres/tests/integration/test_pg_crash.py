@@ -1,0 +1,150 @@
+"""SIGKILL at deterministic points (mid-COPY, mid-merge), rerun; and two loaders at once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import load, query, spawn, write
+
+pytestmark = pytest.mark.integration
+
+SMALL_CHUNKS = {"CSV_TO_POSTGRES_CHUNK_BYTES": "16384"}
+
+
+def _rows(ids: range, tag: str) -> list[str]:
+    return [f"{i},{tag}-{i},{i + 0.25}" for i in ids]
+
+
+def _wait_for(path: Path, proc: Any, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if proc.poll() is not None:
+            raise AssertionError(f"loader exited early: {proc.communicate()}")
+        assert time.monotonic() < deadline, "loader never reached the pause point"
+        time.sleep(0.05)
+
+
+def _table(url: str) -> list[tuple[Any, ...]]:
+    return query(url, "SELECT id, name, score FROM p ORDER BY id")
+
+
+def _backend_state(url: str) -> list[tuple[str, str]]:
+    return query(
+        url,
+        "SELECT state, left(query, 30) FROM pg_stat_activity "
+        "WHERE application_name = 'csv_to_postgres' AND datname = current_database() "
+        "AND state <> 'idle'",
+    )
+
+
+@pytest.mark.parametrize(
+    ("point", "mode"),
+    [("copy", "append"), ("copy", "upsert"), ("merge", "upsert"), ("merge", "replace")],
+)
+def test_sigkill_then_rerun_gives_exactly_one_clean_load(
+    db: str, tmp_path: Path, point: str, mode: str
+) -> None:
+    base = write(tmp_path / "base.csv", "id,name,score", _rows(range(0, 1000), "base"))
+    load(str(base), "--table", "p", "--primary-key", "id")
+    before = _table(db)
+
+    ids = range(1000, 9000) if mode == "append" else range(500, 9000)
+    new = write(tmp_path / "new.csv", "id,name,score", _rows(ids, "new"))
+    flag = tmp_path / "paused"
+    proc = spawn(
+        db,
+        [str(new), "--table", "p", "--mode", mode],
+        {
+            **SMALL_CHUNKS,
+            "CSV_TO_POSTGRES_PAUSE_AT": point,
+            "CSV_TO_POSTGRES_PAUSE_FILE": str(flag),
+        },
+    )
+    try:
+        _wait_for(flag, proc)
+        states = _backend_state(db)
+        if point == "copy":
+            assert ("active", "COPY") in [(s, q[:4]) for s, q in states], states
+        else:
+            assert "idle in transaction" in [s for s, _ in states], states
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+    assert _table(db) == before  # nothing of the killed run is visible
+
+    rerun = spawn(db, [str(new), "--table", "p", "--mode", mode])
+    out, err = rerun.communicate(timeout=120)
+    assert rerun.returncode == 0, err
+    summary = json.loads(out)
+    assert summary["balanced"] is True and summary["records_in"] == len(ids)
+
+    expected = {r[0]: r for r in before} if mode != "replace" else {}
+    for i in ids:
+        expected[i] = (i, f"new-{i}", i + 0.25)
+    assert _table(db) == [expected[k] for k in sorted(expected)]
+    statuses = [r[0] for r in query(db, "SELECT status FROM c2p_loads ORDER BY started_at")]
+    assert statuses == ["done", "abandoned", "done"]
+
+
+def test_two_loaders_of_different_files_at_the_same_time(db: str, tmp_path: Path) -> None:
+    seed = write(tmp_path / "seed.csv", "id,name,score", _rows(range(0, 1), "seed"))
+    load(str(seed), "--table", "p", "--primary-key", "id")
+    release = tmp_path / "go"
+    procs, flags = [], []
+    for n, ids in enumerate([range(1, 20001), range(20001, 40001)]):
+        f = write(tmp_path / f"part{n}.csv", "id,name,score", _rows(ids, f"p{n}"))
+        flag = tmp_path / f"paused{n}"
+        env = {
+            **SMALL_CHUNKS,
+            "CSV_TO_POSTGRES_PAUSE_AT": "copy",
+            "CSV_TO_POSTGRES_PAUSE_FILE": str(flag),
+            "CSV_TO_POSTGRES_RELEASE_FILE": str(release),
+        }
+        procs.append(spawn(db, [str(f), "--table", "p"], env))
+        flags.append(flag)
+    try:
+        for flag, proc in zip(flags, procs, strict=True):
+            _wait_for(flag, proc)
+        # both are inside an open COPY on the same table at this moment
+        copies = [s for s, q in _backend_state(db) if q.startswith("COPY") and s == "active"]
+        assert len(copies) == 2
+        release.touch()
+        results = [p.communicate(timeout=120) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    assert [p.returncode for p in procs] == [0, 0], results
+    assert [json.loads(out)["inserted"] for out, _ in results] == [20000, 20000]
+    assert query(db, "SELECT count(*), count(DISTINCT id), max(id) FROM p") == [
+        (40001, 40001, 40000)
+    ]
+    assert query(db, "SELECT count(*) FROM c2p_loads WHERE status = 'done'") == [(3,)]
+
+
+def test_same_file_twice_at_the_same_time_loads_once(db: str, tmp_path: Path) -> None:
+    f = write(tmp_path / "same.csv", "id,name,score", _rows(range(0, 5000), "s"))
+    load(
+        str(write(tmp_path / "seed.csv", "id,name,score", _rows(range(-1, 0), "z"))),
+        "--table",
+        "p",
+        "--primary-key",
+        "id",
+    )
+    procs = [spawn(db, [str(f), "--table", "p"]) for _ in range(2)]
+    results = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], results
+    inserted = sorted(json.loads(out)["inserted"] for out, _ in results)
+    assert inserted == [0, 5000]
+    assert query(db, "SELECT count(*) FROM p") == [(5001,)]
+    assert os.environ.get("CSV_TO_POSTGRES_PAUSE_AT") is None

@@ -1,0 +1,195 @@
+"""Loads into a real PostgreSQL: types, modes, rejects, idempotency, hostile headers, contract."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from .conftest import execute, load, query, write
+
+pytestmark = pytest.mark.integration
+
+UTC = dt.UTC
+
+
+def test_types_round_trip(db: str, tmp_path: Path) -> None:
+    execute(
+        db,
+        """CREATE TABLE typed (id BIGINT PRIMARY KEY, small SMALLINT, i INTEGER, f DOUBLE PRECISION,
+        n NUMERIC(20, 2), b BOOLEAN, d DATE, ts TIMESTAMPTZ, naive TIMESTAMP, t TEXT)""",
+    )
+    f = write(
+        tmp_path / "typed.csv",
+        "id,small,i,f,n,b,d,ts,naive,t",
+        [
+            '9223372036854775807,-32768,2147483647,1.5e-3,"123,456,789,012,345.67",yes,2024-02-29,'
+            '2024-03-01T10:00:00Z,2024-03-01 10:00:00,"quote "" comma, newline\nend"',
+            "-9223372036854775808,32767,-2147483648,-0.0,0.01,false,1970-01-01,"
+            "2024-03-01 12:00:00+02:00,1999-12-31 23:59:59.123456,Zoë ✓",
+            "1,,,,,,,,,NA",
+        ],
+    )
+    s = load(str(f), "--table", "typed")
+    assert (s["records_in"], s["inserted"], s["records_rejected"]) == (3, 3, 0)
+    rows = query(db, "SELECT * FROM typed ORDER BY id")
+    assert rows[0] == (
+        -9223372036854775808,
+        32767,
+        -2147483648,
+        -0.0,
+        Decimal("0.01"),
+        False,
+        dt.date(1970, 1, 1),
+        dt.datetime(2024, 3, 1, 10, tzinfo=UTC),
+        dt.datetime(1999, 12, 31, 23, 59, 59, 123456),
+        "Zoë ✓",
+    )
+    assert rows[1] == (1, None, None, None, None, None, None, None, None, None)
+    assert rows[2] == (
+        9223372036854775807,
+        -32768,
+        2147483647,
+        1.5e-3,
+        Decimal("123456789012345.67"),
+        True,
+        dt.date(2024, 2, 29),
+        dt.datetime(2024, 3, 1, 10, tzinfo=UTC),
+        dt.datetime(2024, 3, 1, 10),
+        'quote " comma, newline\nend',
+    )
+
+
+def test_append_upsert_replace_semantics(db: str, tmp_path: Path) -> None:
+    a = write(tmp_path / "a.csv", "id,name,score", ["1,ann,10", "2,bob,20", "3,cy,30"])
+    b = write(tmp_path / "b.csv", "id,name,score", ["3,cyd,33", "4,dee,40", "4,dee twice,41"])
+    s = load(str(a), "--table", "p", "--primary-key", "id")
+    assert (s["inserted"], s["updated"]) == (3, 0)
+
+    out = load(str(b), "--table", "p", code=1)  # append never overwrites an existing key
+    assert "already in the table" in out["stderr"]
+    assert query(db, "SELECT count(*) FROM p") == [(3,)]
+
+    s = load(str(b), "--table", "p", "--mode", "upsert")
+    assert (s["records_in"], s["inserted"], s["updated"], s["duplicates"]) == (3, 1, 1, 1)
+    assert query(db, "SELECT id, name, score FROM p ORDER BY id") == [
+        (1, "ann", 10),
+        (2, "bob", 20),
+        (3, "cyd", 33),
+        (4, "dee", 40),
+    ]
+    dup = query(db, "SELECT line, kind FROM c2p_rejects WHERE kind = 'duplicate'")
+    assert dup == [(4, "duplicate")]
+
+    s = load(str(a), "--table", "p", "--mode", "replace", "--force")
+    assert s["inserted"] == 3 and s["files"][0]["replaced_rows"] == 4
+    assert query(db, "SELECT id, name FROM p ORDER BY id") == [(1, "ann"), (2, "bob"), (3, "cy")]
+    # the swapped-in table keeps its key under the usual name, so the next replace works too
+    assert query(db, "SELECT conname FROM pg_constraint WHERE conrelid = 'p'::regclass") == [
+        ("p_pkey",)
+    ]
+    s = load(str(a), "--table", "p", "--mode", "replace", "--force")
+    assert query(db, "SELECT count(*) FROM p") == [(3,)]
+
+
+def test_rejects_with_line_numbers_on_the_dirty_demo_file(db: str) -> None:
+    from csv_to_postgres.demo import DATA
+
+    s = load(
+        str(DATA / "customers_dirty.csv"),
+        "--model",
+        "customers",
+        "--map",
+        "E-mail=email",
+        "--max-reject-rate",
+        "0.6",
+        config=Path(__file__).parent / "dirty.toml",
+    )
+    assert (s["records_in"], s["inserted"], s["records_rejected"], s["duplicates"]) == (14, 6, 7, 1)
+    assert s["balanced"] is True
+    rejects = query(db, "SELECT line, kind, reason, raw FROM c2p_rejects ORDER BY line")
+    assert [r[0] for r in rejects] == [5, 6, 7, 11, 12, 13, 15, 17]
+    by_line = {r[0]: r for r in rejects}
+    assert "signup_date" in by_line[5][2] and by_line[5][3].startswith("4;Müller GmbH")
+    assert by_line[12][1] == "duplicate"
+    assert "expected 8 fields, found 10" in by_line[15][2]
+    assert query(db, "SELECT name FROM customers WHERE customer_id = 7") == [("Multi\nline name",)]
+    assert query(db, "SELECT balance FROM customers WHERE customer_id = 1") == [
+        (Decimal("1234.50"),)
+    ]
+
+
+def test_same_file_is_a_noop_unless_forced(db: str, tmp_path: Path) -> None:
+    f = write(tmp_path / "h.csv", "id,v", ["1,a", "2,b"])
+    assert load(str(f), "--table", "h", "--primary-key", "id")["inserted"] == 2
+    again = load(str(f), "--table", "h")
+    assert again["files_skipped"] == 1 and again["inserted"] == 0
+    copy = tmp_path / "renamed.csv"
+    copy.write_bytes(f.read_bytes())
+    assert load(str(copy), "--table", "h")["files_skipped"] == 1  # same content, other name
+    forced = load(str(f), "--table", "h", "--mode", "upsert", "--force")
+    assert forced["updated"] == 2
+    statuses = query(
+        db, "SELECT status, rows_read, content_hash FROM c2p_loads ORDER BY started_at"
+    )
+    assert [s[0] for s in statuses] == ["done", "done"]
+    assert statuses[0][2] == statuses[1][2] and len(statuses[0][2]) == 64
+
+
+def test_hostile_headers_are_sanitized_and_quoted(db: str, tmp_path: Path) -> None:
+    f = tmp_path / "hostile.csv"
+    f.write_text(
+        'id,"name"";DROP TABLE c2p_loads;--",select,,Name,"from",user\n1,a,b,c,d,e,g\n',
+        encoding="utf-8",
+    )
+    s = load(str(f), "--table", 'x"; DROP TABLE y; --', "--primary-key", "id")
+    assert s["inserted"] == 1
+    cols = query(
+        db,
+        "SELECT column_name FROM information_schema.columns WHERE table_name = %s ORDER BY ordinal_position",
+        ("x_drop_table_y",),
+    )
+    assert [c[0] for c in cols] == [
+        "id",
+        "name_drop_table_c2p_loads",
+        "select",
+        "col_4",
+        "name",
+        "from",
+        "user",
+    ]
+    assert query(db, 'SELECT "select", "from", "user" FROM x_drop_table_y') == [("b", "e", "g")]
+    assert query(db, "SELECT count(*) FROM c2p_loads") == [(1,)]
+
+
+def test_contract_fail_then_evolve(db: str, tmp_path: Path) -> None:
+    a = write(tmp_path / "v1.csv", "id,qty", ["1,5"])
+    load(str(a), "--table", "inv", "--primary-key", "id")
+    b = write(tmp_path / "v2.csv", "id,qty,price", ["2,2.5,9.99"])
+    out = load(str(b), "--table", "inv", code=2)
+    assert "new column(s) price" in out["stderr"] and "changed column(s) qty" in out["stderr"]
+    assert query(db, "SELECT count(*) FROM inv") == [(1,)]
+    s = load(str(b), "--table", "inv", "--on-schema-change", "evolve")
+    assert s["inserted"] == 1
+    types = dict(
+        query(
+            db,
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name='inv'",
+        )
+    )
+    assert types == {"id": "bigint", "qty": "double precision", "price": "double precision"}
+    assert query(db, "SELECT id, qty, price FROM inv ORDER BY id") == [
+        (1, 5.0, None),
+        (2, 2.5, 9.99),
+    ]
+
+
+def test_unreachable_database_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CSV_TO_POSTGRES_DATABASE_URL", "postgresql://u:hunter2@127.0.0.1:1/x")
+    f = write(tmp_path / "u.csv", "id", ["1"])
+    out = load(str(f), "--table", "u", code=1)
+    err = out["stderr"].strip().splitlines()
+    assert err[-1].startswith("error: postgresql unreachable at 127.0.0.1:1")
+    assert "hunter2" not in out["stderr"]

@@ -34,9 +34,9 @@ def latency_enricher(latency_s: float) -> Enricher:
     async def enrich(record: Record) -> Record:
         if latency_s:
             await asyncio.sleep(latency_s)
-        payload = orjson.loads(record.payload)
-        payload["segment"] = zlib.crc32(record.key.encode()) % 16
-        return record._replace(payload=orjson.dumps(payload).decode())
+        event = orjson.loads(record.value)
+        event["payload"]["segment"] = zlib.crc32(record.key.encode()) % 16
+        return record._replace(value=orjson.dumps(event).decode())
 
     return enrich
 

@@ -167,8 +167,9 @@ class BatchConsumer:
     def decode(self, msg: Message) -> Record | None:
         """A record, or None after sending the message to the DLQ with the reason."""
         topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+        value = msg.value()
         try:
-            event = parse_value(msg.value())
+            event = parse_value(value)
         except InvalidEvent as exc:
             self.dlq.send(
                 msg.value(),
@@ -179,7 +180,7 @@ class BatchConsumer:
                 offset=offset,
             )
             return None
-        return to_record(event, topic, partition, offset)  # type: ignore[arg-type]
+        return to_record(event, value, topic, partition, offset)  # type: ignore[arg-type]
 
     def track(self, topic: str, partition: int, offset: int, record: Record | None) -> None:
         """Count one handled message and make its offset committable with the batch."""

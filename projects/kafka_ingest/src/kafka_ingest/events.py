@@ -33,7 +33,8 @@ class Record(NamedTuple):
     key: str
     ts: datetime
     kind: str
-    payload: str
+    # The event exactly as received (JSON text): no re-serialisation on the hot path.
+    value: str
     topic: str
     partition: int
     offset: int
@@ -68,14 +69,16 @@ def parse_value(value: bytes | None) -> dict[str, Any]:
     return validate(event)
 
 
-def to_record(event: dict[str, Any], topic: str, partition: int, offset: int) -> Record:
+def to_record(
+    event: dict[str, Any], value: bytes, topic: str, partition: int, offset: int
+) -> Record:
     """A validated event as the row the sinks store."""
     return Record(
         event["event_id"],
         event["key"],
         event["ts"],
         event["kind"],
-        orjson.dumps(event["payload"]).decode(),
+        value.decode(),
         topic,
         partition,
         offset,

@@ -118,16 +118,19 @@ def checksum(pairs: Iterable[tuple[str, str]]) -> str:
     """Order-independent digest over (event_id, payload) pairs, duplicates included."""
     digest = hashlib.sha256()
     for event_id, payload in sorted(pairs):
-        digest.update(f"{event_id}\t{orjson.dumps(orjson.loads(payload)).decode()}\n".encode())
+        canonical = orjson.dumps(orjson.loads(payload), option=orjson.OPT_SORT_KEYS).decode()
+        digest.update(f"{event_id}\t{canonical}\n".encode())
     return digest.hexdigest()
 
 
 def parquet_pairs(root: Path, topic: str) -> list[tuple[str, str]]:
     """(event_id, payload) of every Parquet row, duplicates included."""
     table = read_all(root, topic)
-    return list(
-        zip(table.column("event_id").to_pylist(), table.column("payload").to_pylist(), strict=True)
-    )
+    ids, values = table.column("event_id").to_pylist(), table.column("value").to_pylist()
+    return [
+        (event_id, orjson.dumps(orjson.loads(value)["payload"]).decode())
+        for event_id, value in zip(ids, values, strict=True)
+    ]
 
 
 def postgres_pairs(url: str, table: str = "events") -> list[tuple[str, str]]:

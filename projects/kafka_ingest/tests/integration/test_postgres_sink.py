@@ -17,7 +17,17 @@ pytestmark = pytest.mark.integration
 def rows(ids: range, offset_base: int = 0) -> list[Record]:
     ts = datetime(2026, 1, 1, tzinfo=UTC)
     return [
-        Record(f"e{i}", "k", ts, "click", f'{{"i": {i}}}', "t", 0, offset_base + i) for i in ids
+        Record(
+            f"e{i}",
+            "k",
+            ts,
+            "click",
+            f'{{"event_id": "e{i}", "payload": {{"i": {i}}}}}',
+            "t",
+            0,
+            offset_base + i,
+        )
+        for i in ids
     ]
 
 

@@ -50,6 +50,7 @@ def test_undecodable_values_are_poison(value: bytes | None, reason: str) -> None
 
 
 def test_record_keeps_kafka_coordinates_and_payload_json() -> None:
-    record = to_record(parse_value(orjson.dumps(GOOD)), "t", 2, 17)
+    value = orjson.dumps(GOOD)
+    record = to_record(parse_value(value), value, "t", 2, 17)
     assert (record.topic, record.partition, record.offset) == ("t", 2, 17)
-    assert orjson.loads(record.payload) == {"seq": 1}
+    assert orjson.loads(record.value) == GOOD

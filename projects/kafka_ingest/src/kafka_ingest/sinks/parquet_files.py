@@ -29,7 +29,7 @@ SCHEMA = pa.schema(
         ("key", pa.string()),
         ("ts", pa.timestamp("us", tz="UTC")),
         ("kind", pa.string()),
-        ("payload", pa.string()),
+        ("value", pa.string()),
         ("topic", pa.string()),
         ("partition", pa.int32()),
         ("offset", pa.int64()),

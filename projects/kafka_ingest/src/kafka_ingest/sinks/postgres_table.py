@@ -16,6 +16,10 @@ from kafka_ingest.sinks import WriteResult
 log = logging.getLogger(__name__)
 
 COLUMNS = ("event_id", "key", "ts", "kind", "payload", "topic", "partition", "offset")
+STAGE = """CREATE TEMP TABLE ki_stage (
+    event_id text, key text, ts timestamptz, kind text, value text,
+    topic text, partition integer, "offset" bigint
+) ON COMMIT DROP"""
 
 
 def safe_address(url: str) -> str:
@@ -66,18 +70,16 @@ class PostgresSink:
             return WriteResult()
         columns = sql.SQL(", ").join(sql.Identifier(c) for c in COLUMNS)
         with self.conn.transaction(), self.conn.cursor() as cur:
-            cur.execute(
-                sql.SQL(
-                    "CREATE TEMP TABLE ki_stage (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP"
-                ).format(self.table)
-            )
-            with cur.copy(sql.SQL("COPY ki_stage ({}) FROM STDIN").format(columns)) as copy:
+            cur.execute(STAGE)
+            with cur.copy("COPY ki_stage FROM STDIN") as copy:
                 for record in records:
                     copy.write_row(record)
+            # The payload is cut out of the event server-side, in C, not per row in Python.
             cur.execute(
                 sql.SQL(
-                    'INSERT INTO {} ({cols}) SELECT {cols} FROM ki_stage ORDER BY "offset" '
-                    "ON CONFLICT (event_id) DO NOTHING"
+                    "INSERT INTO {} ({cols}) SELECT event_id, key, ts, kind, "
+                    "(value::jsonb)->'payload', topic, partition, \"offset\" FROM ki_stage "
+                    'ORDER BY "offset" ON CONFLICT (event_id) DO NOTHING'
                 ).format(self.table, cols=columns)
             )
             inserted = cur.rowcount

@@ -83,7 +83,7 @@ def admin(settings: KafkaIngestSettings) -> AdminClient:
 def topic_partitions(client: Any, topic: str, settings: KafkaIngestSettings) -> list[int]:
     """The partition ids of a topic; a clear error if the broker is down or the topic is missing."""
     try:
-        metadata = client.list_topics(topic=topic, timeout=CONNECT_TIMEOUT_S)
+        metadata = client.list_topics(topic=topic, timeout=settings.connect_timeout_s)
     except KafkaException as exc:
         raise ServiceUnavailable("kafka", settings.bootstrap, str(exc.args[0])) from None
     found = metadata.topics.get(topic)
@@ -101,7 +101,7 @@ def ensure_topic(
     """Create the topic unless it exists; True if it was created (used for DLQ topics)."""
     client = admin(settings)
     try:
-        existing = client.list_topics(timeout=CONNECT_TIMEOUT_S).topics
+        existing = client.list_topics(timeout=settings.connect_timeout_s).topics
     except KafkaException as exc:
         raise ServiceUnavailable("kafka", settings.bootstrap, str(exc.args[0])) from None
     if topic in existing:

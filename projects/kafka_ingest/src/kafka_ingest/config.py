@@ -22,6 +22,7 @@ class KafkaIngestSettings(Settings):
     topic: str = Field(default="events", min_length=1)
     dlq_topic: str | None = None
     group_id: str = Field(default="kafka-ingest", min_length=1)
+    connect_timeout_s: float = Field(default=10.0, gt=0, le=300)
     # SASL/PLAIN when a username is set; the password is a secret and never logged.
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None

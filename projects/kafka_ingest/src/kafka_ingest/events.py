@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -44,16 +45,54 @@ class InvalidEvent(ValueError):
     """The event broke the contract; the message says how."""
 
 
+_FIELDS = frozenset(EVENT_SCHEMA["required"])
+_KIND = re.compile(EVENT_SCHEMA["properties"]["kind"]["pattern"])
+_TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)")
+
+
+def _fast_ok(event: object) -> datetime | None:
+    """A stricter-or-equal check than the schema for the common, valid case; None = not sure.
+
+    Every event it accepts the JSON Schema accepts too (tests check this on mutated events);
+    anything else goes through the full schema validator, which gives the verdict and the reason.
+    """
+    if type(event) is not dict or event.keys() != _FIELDS:
+        return None
+    event_id, key, ts, kind = event["event_id"], event["key"], event["ts"], event["kind"]
+    if not (
+        type(event_id) is str
+        and 0 < len(event_id) <= 128
+        and type(key) is str
+        and 0 < len(key) <= 256
+        and type(kind) is str
+        and _KIND.match(kind)
+        and type(event["payload"]) is dict
+        and type(ts) is str
+        and _TS.fullmatch(ts)
+    ):
+        return None
+    try:
+        return datetime.fromisoformat(ts)
+    except ValueError:
+        return None
+
+
 def validate(event: object) -> dict[str, Any]:
     """Check one decoded event against the schema and return it with a parsed, UTC timestamp."""
-    try:
-        checked: dict[str, Any] = _validate(event)
-    except fastjsonschema.JsonSchemaException as exc:
-        raise InvalidEvent(f"schema: {exc}") from None
-    try:
-        ts = datetime.fromisoformat(checked["ts"])
-    except ValueError:
-        raise InvalidEvent(f"schema: data.ts is not an ISO-8601 time: {checked['ts']!r}") from None
+    ts = _fast_ok(event)
+    if ts is None:
+        try:
+            checked: dict[str, Any] = _validate(event)
+        except fastjsonschema.JsonSchemaException as exc:
+            raise InvalidEvent(f"schema: {exc}") from None
+        try:
+            ts = datetime.fromisoformat(checked["ts"])
+        except ValueError:
+            raise InvalidEvent(
+                f"schema: data.ts is not an ISO-8601 time: {checked['ts']!r}"
+            ) from None
+    else:
+        checked = event  # type: ignore[assignment]
     checked["ts"] = ts.astimezone(UTC)
     return checked
 

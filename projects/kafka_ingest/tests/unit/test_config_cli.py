@@ -58,7 +58,8 @@ def test_replay_needs_a_start() -> None:
     assert "--from-offset" in result.output
 
 
-def test_unreachable_broker_is_one_line_and_exit_1() -> None:
+def test_unreachable_broker_is_one_line_and_exit_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAFKA_INGEST_CONNECT_TIMEOUT_S", "1.5")
     result = CliRunner().invoke(
         cli, ["produce", "--generate", "1", "--bootstrap", "127.0.0.1:1", "--json"]
     )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import fastjsonschema
 import orjson
 import pytest
-from kafka_ingest.events import InvalidEvent, parse_value, to_record, validate
+from kafka_ingest.events import InvalidEvent, _fast_ok, _validate, parse_value, to_record, validate
 
 GOOD = {
     "event_id": "e-1",
@@ -54,3 +55,49 @@ def test_record_keeps_kafka_coordinates_and_payload_json() -> None:
     record = to_record(parse_value(value), value, "t", 2, 17)
     assert (record.topic, record.partition, record.offset) == ("t", 2, 17)
     assert orjson.loads(record.value) == GOOD
+
+
+MUTATIONS: list[tuple[str, object]] = [
+    ("event_id", ""),
+    ("event_id", "x" * 129),
+    ("event_id", 7),
+    ("key", None),
+    ("key", "k" * 257),
+    ("kind", "Click"),
+    ("kind", "a" * 65),
+    ("kind", "click-1"),
+    ("payload", []),
+    ("payload", None),
+    ("ts", "2026-02-30T00:00:00Z"),
+    ("ts", "2026-01-01T24:00:00Z"),
+    ("ts", "2026-01-01 00:00:00Z"),
+    ("ts", "2026-01-01t00:00:00z"),
+    ("ts", "2026-01-01T00:00:60Z"),
+    ("ts", "2026-01-01T00:00:00"),
+    ("ts", "2026-01-01T00:00:00.123456789+0530"),
+    ("ts", "2024-02-29T23:59:59-23:59"),
+]
+
+
+@pytest.mark.parametrize(("field", "value"), MUTATIONS)
+def test_fast_path_never_accepts_what_the_schema_rejects(field: str, value: object) -> None:
+    event = {**GOOD, field: value}
+    fast = _fast_ok(dict(event))
+    try:
+        _validate(dict(event))
+        schema_ok = True
+    except fastjsonschema.JsonSchemaException:
+        schema_ok = False
+    if fast is not None:
+        assert schema_ok
+    # And the public verdict is always the schema's (plus a parseable time).
+    try:
+        validate(dict(event))
+        assert schema_ok
+    except InvalidEvent:
+        pass
+
+
+def test_fast_path_takes_the_common_case() -> None:
+    assert _fast_ok(dict(GOOD)) is not None
+    assert _fast_ok({**GOOD, "extra": 1}) is None

@@ -9,8 +9,10 @@ a restart (the namenode is formatted only once). `hdfs-dfs` runs Hadoop's FsShel
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,7 +27,6 @@ from de_common.services.base import (
 )
 
 PROFILE = "hdfs"
-READY_LINE = "MINIHDFS READY"
 
 # Only warnings and errors: the minicluster logs thousands of INFO lines while it starts.
 LOG4J = """\
@@ -121,10 +122,23 @@ def _start(rt: Runtime) -> None:
 
 
 def _ready(rt: Runtime) -> bool:
-    if not jvm.log_since_start(rt, READY_LINE):
+    # Usable = out of safe mode with a live datanode (the namenode's HTTP answers well before that).
+    state = _namenode_state(rt)
+    live = state.get("NumLiveDataNodes")
+    if state.get("FSState") != "Operational" or not isinstance(live, int) or live < 1:
         return False
     user = os.environ.get("DE_HDFS_USER", "root")
     return http_ok(f"{_url(rt)}/webhdfs/v1/?op=GETFILESTATUS&user.name={user}")
+
+
+def _namenode_state(rt: Runtime) -> dict[str, object]:
+    url = f"{_url(rt)}/jmx?qry=Hadoop:service=NameNode,name=FSNamesystemState"
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - loopback URL we build
+            beans = json.load(resp).get("beans", [])
+    except (OSError, ValueError):
+        return {}
+    return dict(beans[0]) if beans else {}
 
 
 def _url(rt: Runtime) -> str:

@@ -17,7 +17,6 @@ from de_common.services.base import HOST, Runtime, Service, port_open, runtime, 
 
 VENV = "hive"
 PYSPARK = "pyspark==4.1.1"
-READY_LINE = "HiveThriftServer2 started"
 
 LOG4J2 = """\
 # Written by de_common.services.hive: warnings, plus the server's own start/stop lines.
@@ -101,7 +100,8 @@ def _start(rt: Runtime) -> None:
 
 
 def _ready(rt: Runtime) -> bool:
-    return port_open(rt.port()) and jvm.log_since_start(rt, READY_LINE)
+    # The Thrift port is bound as the server's last start step, after the metastore and Spark.
+    return port_open(rt.port())
 
 
 def _url(rt: Runtime) -> str:

@@ -143,17 +143,3 @@ def tool_venv(rt: Runtime, venv: str, requirements: Sequence[str], timeout: floa
         )
         marker.write_text(wanted)
         return folder
-
-
-def log_since_start(rt: Runtime, needle: str) -> bool:
-    """True if `needle` appears in the service log after the launcher's last start marker."""
-    try:
-        with rt.log_file.open("rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            size = handle.tell()
-            handle.seek(max(0, size - 2_000_000))
-            text = handle.read().decode(errors="replace")
-    except OSError:
-        return False
-    start = text.rfind(f"starting {rt.service.name}\n")
-    return needle in text[start if start >= 0 else 0 :]

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import base64
 import os
+import socket
+import struct
 import sys
 import uuid
 from collections.abc import Sequence
 
 from de_common.services import jvm
-from de_common.services.base import HOST, Runtime, Service, ServiceError, port_open, runtime
+from de_common.services.base import HOST, Runtime, Service, ServiceError, runtime
 
 PROFILE = "kafka"
 KAFKA_VERSION = "4.1.1"
@@ -138,8 +140,36 @@ def _start(rt: Runtime) -> None:
     )
 
 
+def api_versions_ok(port: int, host: str = HOST, timeout: float = 2.0) -> bool:
+    """True if a Kafka broker answers an ApiVersions request (v0) without error on host:port."""
+    client_id = b"de-launcher"
+    # request header: api_key 18 (ApiVersions), api_version 0, correlation id, client id
+    body = struct.pack(">hhih", 18, 0, 7, len(client_id)) + client_id
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.sendall(struct.pack(">i", len(body)) + body)
+            head = _recv_exactly(sock, 10)  # size, correlation id, error code
+    except OSError:
+        return False
+    if head is None:
+        return False
+    _size, correlation, error = struct.unpack(">iih", head)
+    return bool(correlation == 7 and error == 0)
+
+
+def _recv_exactly(sock: socket.socket, n: int) -> bytes | None:
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
 def _ready(rt: Runtime) -> bool:
-    return port_open(rt.port()) and jvm.log_since_start(rt, "Kafka Server started")
+    # The broker's listener opens only once the node has started; ApiVersions proves it serves.
+    return api_versions_ok(rt.port())
 
 
 def _url(rt: Runtime) -> str:

@@ -136,10 +136,11 @@ class BatchConsumer:
 
     def on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Finish and commit the batch in hand before the partitions move to another member."""
-        if not self.closing:
-            self.result.revocations += 1
         log.info("revoking", extra={"partitions": [p.partition for p in partitions]})
-        self.before_revoke()
+        if not self.closing:
+            # While closing, run() has flushed already, or failed and must not write again.
+            self.result.revocations += 1
+            self.before_revoke()
         for tp in partitions:
             self.ends.pop((tp.topic, tp.partition), None)
             self.assignment.discard((tp.topic, tp.partition))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -225,3 +227,45 @@ def test_async_pipeline_enriches_everything_once(
     expected = valid_events(generate(2000, invalid_every=50))
     assert {e for e, _ in rows} == set(expected) and len(rows) == len(expected)
     assert all('"segment"' in payload for _, payload in rows)
+
+
+def test_a_sink_that_refuses_the_batch_fails_the_run_and_commits_nothing(
+    kafka_bootstrap: str,
+    topic_pair: Callable[[int], tuple[str, str]],
+    pg_database: str,
+    tmp_path: Path,
+) -> None:
+    import psycopg
+
+    topic, dlq = topic_pair(2)
+    env = cli_env(
+        kafka_bootstrap, topic=topic, dlq_topic=dlq, group_id=f"g-{topic}", postgres_url=pg_database
+    )
+    run_cli(["produce", "--generate", "500"], env, tmp_path)
+    with psycopg.connect(pg_database) as conn:
+        conn.execute(
+            "CREATE TABLE events (event_id text PRIMARY KEY, key text NOT NULL,"
+            " ts timestamptz NOT NULL, kind text NOT NULL CHECK (kind <> 'purchase'),"
+            " payload jsonb NOT NULL, topic text NOT NULL, partition integer NOT NULL,"
+            ' "offset" bigint NOT NULL, ingested_at timestamptz NOT NULL DEFAULT now())'
+        )
+    args = ["consume", "--sink", "postgres", "--batch-size", "5000", "--stop-at-end"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "kafka_ingest", *args, "--json"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 1
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "postgres sink refused the batch" in errors[0]
+    assert "Traceback" not in proc.stderr
+    assert run_cli(["lag"], env, tmp_path)["total_lag"] == 500
+    with psycopg.connect(pg_database) as conn:
+        conn.execute("ALTER TABLE events DROP CONSTRAINT events_kind_check")
+    summary = run_cli([*args, "--idle-timeout", "10"], env, tmp_path)
+    assert summary["records_out"] == 500
+    assert len(postgres_pairs(pg_database)) == 500

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import psycopg
 from psycopg import sql
 
-from de_common.errors import ServiceUnavailable
+from de_common.errors import JobError, ServiceUnavailable
 from kafka_ingest.events import Record
 from kafka_ingest.sinks import WriteResult
 
@@ -68,6 +68,13 @@ class PostgresSink:
         """One transaction per batch; the event id decides what is new."""
         if not records:
             return WriteResult()
+        try:
+            return self._write(records)
+        except psycopg.Error as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise JobError(f"postgres sink refused the batch: {reason}") from None
+
+    def _write(self, records: Sequence[Record]) -> WriteResult:
         columns = sql.SQL(", ").join(sql.Identifier(c) for c in COLUMNS)
         with self.conn.transaction(), self.conn.cursor() as cur:
             cur.execute(STAGE)

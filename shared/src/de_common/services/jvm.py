@@ -136,7 +136,8 @@ def tool_venv(rt: Runtime, venv: str, requirements: Sequence[str], timeout: floa
         if uv is None:
             raise NotInstalled(f"{rt.service.name}: uv not found (pip install uv)")
         shutil.rmtree(folder, ignore_errors=True)
-        rt.run([uv, "venv", "-q", "-p", "3.11", str(folder)], timeout=120)
+        # The launcher's own interpreter: uv must never try to download a Python.
+        rt.run([uv, "venv", "-q", "-p", sys.executable, str(folder)], timeout=120)
         rt.run(
             [uv, "pip", "install", "-q", "-p", str(folder / "bin" / "python"), *requirements],
             timeout=timeout,

@@ -14,7 +14,7 @@ declare -A PKGS=(
 )
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=("${!PKGS[@]}")
-want=(lsof procps psmisc curl)
+want=(lsof procps psmisc curl docker-compose)
 for n in "${names[@]}"; do
   [ -v "PKGS[$n]" ] || { echo "unknown service: $n (have: ${!PKGS[*]})" >&2; exit 2; }
   # shellcheck disable=SC2206

@@ -21,8 +21,6 @@ from csv_to_postgres.rejects import Reject
 from csv_to_postgres.tables import LINE
 from csv_to_postgres.transform import transform
 
-_WRITE = pcsv.WriteOptions(include_header=False, quoting_style="needed")
-
 
 @dataclass
 class Batch:
@@ -38,12 +36,13 @@ class Batch:
     extra: dict[str, int] = field(default_factory=dict)
 
 
-def to_csv(table: pa.Table) -> bytes:
+def to_csv(table: pa.Table, delimiter: str = ",") -> bytes:
     """COPY-ready CSV: unquoted empty = NULL, quoted empty = empty string."""
     if table.num_rows == 0:
         return b""
     sink = io.BytesIO()
-    pcsv.write_csv(table, sink, _WRITE)
+    options = pcsv.WriteOptions(include_header=False, quoting_style="needed", delimiter=delimiter)
+    pcsv.write_csv(table, sink, options)
     return sink.getvalue()
 
 
@@ -58,6 +57,7 @@ class Plan:
     dialect: Dialect
     file: str
     encode_csv: bool
+    verbatim_copy: bool = False  # stream clean chunks' original bytes (PostgreSQL, see loaders)
 
 
 def make_batch(chunk: RawChunk, plan: Plan, tracker: KeyTracker) -> Batch:
@@ -75,8 +75,17 @@ def make_batch(chunk: RawChunk, plan: Plan, tracker: KeyTracker) -> Batch:
         suspects = done.table.slice(0, 0).append_column(LINE, pa.array([], pa.int64()))
     batch = Batch(main, suspects, done.rejects, done.rows_read, done.blank)
     if plan.encode_csv:
-        batch.main_csv = to_csv(main)
+        raw = (
+            plan.verbatim_copy
+            and done.verbatim
+            and not repeat.any()
+            and not chunk.bad_lines
+            and b"\r" not in chunk.data  # COPY insists on one newline style
+            and b"\\." not in chunk.data  # a line "\." would end COPY early
+        )
+        batch.main_csv = chunk.data if raw else to_csv(main, plan.dialect.delimiter)
         batch.suspects_csv = to_csv(suspects)
+        batch.extra["verbatim"] = int(raw)
     return batch
 
 

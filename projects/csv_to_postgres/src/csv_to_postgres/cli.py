@@ -15,11 +15,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from csv_to_postgres.audit import Audit
 from csv_to_postgres.columns import TableSpec, ddl, spec_from_table
 from csv_to_postgres.config import CsvToPostgresSettings
+from csv_to_postgres.datasets import MODEL_NAMES, model_table
 from csv_to_postgres.demo import demo_files
 from csv_to_postgres.engine import connect, make_engine, safe_url
 from csv_to_postgres.headers import sanitize
 from csv_to_postgres.inference import infer
-from csv_to_postgres.models import MODELS
 from csv_to_postgres.pipeline import FileResult, load_file, read_sample, resolve_target
 from csv_to_postgres.sources import expand
 from de_common.cli import Run, Summary, emit_summary, json_option, make_cli, pass_run, progress
@@ -128,7 +128,7 @@ def _load_all(
 @cli.command("load")
 @click.argument("files", nargs=-1, required=True)
 @click.option("--table", help="Target table (default: the model's table or the file's name).")
-@click.option("--model", type=click.Choice(sorted(MODELS)), help="Use a shipped ORM model.")
+@click.option("--model", type=click.Choice(MODEL_NAMES), help="Use a shipped ORM model.")
 @click.option(
     "--mode", type=click.Choice(["append", "upsert", "replace"]), help="[default: append]"
 )
@@ -193,7 +193,7 @@ def load_cmd(
 @cli.command("schema")
 @click.argument("file", required=False)
 @click.option("--table", help="Table name (default: the file's name).")
-@click.option("--model", type=click.Choice(sorted(MODELS)), help="Print a shipped model's table.")
+@click.option("--model", type=click.Choice(MODEL_NAMES), help="Print a shipped model's table.")
 @click.option("--primary-key", help="Comma-separated key columns.")
 @click.option(
     "--dialect",
@@ -220,7 +220,7 @@ def schema_cmd(
         primary_key=[k.strip() for k in primary_key.split(",")] if primary_key else None
     )
     if model:
-        spec: TableSpec = spec_from_table(MODELS[model].__table__, model)  # type: ignore[arg-type]
+        spec: TableSpec = spec_from_table(model_table(model), model)
         if table:
             spec.name = sanitize(table, 1)
     elif file:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from csv_to_postgres.columns import ColumnSpec
 from csv_to_postgres.config import Cleaning
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 BoolMask = npt.NDArray[np.bool_]
 
@@ -29,6 +32,12 @@ class ColumnResult:
     values: pa.Array
     bad: BoolMask | None
     reason: str = ""
+    fast: bool = False  # typed by the vectorised path, without a pandas fallback
+    verbatim: bool = False  # PostgreSQL reads the raw text as exactly this value
+
+
+# What PostgreSQL's boolean input accepts (case-insensitive).
+PG_BOOLEANS = {"t", "true", "y", "yes", "on", "1", "f", "false", "n", "no", "off", "0"}
 
 
 def clean(arr: pa.Array, col: ColumnSpec, rules: Cleaning) -> pa.Array:
@@ -48,9 +57,10 @@ def clean(arr: pa.Array, col: ColumnSpec, rules: Cleaning) -> pa.Array:
 
 def coerce(arr: pa.Array, col: ColumnSpec, rules: Cleaning) -> ColumnResult:
     """Typed values for one column of raw strings."""
+    raw = arr
     arr = clean(arr, col, rules)
     if col.kind == "text":
-        result = ColumnResult(arr, None)
+        result = ColumnResult(arr, None, fast=True)
     elif col.kind in INT_TYPES:
         result = _integers(arr, col, rules)
     elif col.kind in ("float", "numeric"):
@@ -68,7 +78,33 @@ def coerce(arr: pa.Array, col: ColumnSpec, rules: Cleaning) -> ColumnResult:
         if missing.any():
             bad = missing if result.bad is None else (missing | result.bad)
             return ColumnResult(result.values, bad, result.reason or "required value missing")
+    result.verbatim = result.fast and _verbatim(raw, arr, col, rules)
     return result
+
+
+def _verbatim(raw: pa.Array, cleaned: pa.Array, col: ColumnSpec, rules: Cleaning) -> bool:
+    """Would COPY (CSV, FORCE_NULL) read the untouched field text as the value we validated?
+    Then the original bytes can be streamed as they are, which is what makes append COPY-fast."""
+    if col.name in rules.lowercase or any(r.column in ("*", col.name) for r in rules.regex):
+        return False
+    if col.kind in ("date", "timestamp") and rules.date_formats.get(col.name):
+        return False
+    if col.kind in ("float", "numeric") and rules.decimal not in ("", "."):
+        return False
+    numeric_kind = col.kind in ("float", "numeric", *INT_TYPES)
+    if (
+        numeric_kind
+        and rules.thousands
+        and pc.any(pc.match_substring(raw, rules.thousands)).as_py()
+    ):
+        return False
+    if col.kind == "bool":
+        tokens = {v.lower() for v in (*rules.true_values, *rules.false_values)}
+        if not tokens <= PG_BOOLEANS:
+            return False
+    # cleaning changed nothing except that empty fields became NULL (as COPY does)
+    same = pc.all(pc.equal(pc.fill_null(cleaned, ""), raw)).as_py()
+    return bool(same) if same is not None else True
 
 
 def _mask(arr: pa.Array | pa.ChunkedArray) -> BoolMask:
@@ -84,10 +120,12 @@ def _numbers_text(arr: pa.Array, rules: Cleaning) -> pa.Array:
 
 
 def _integers(arr: pa.Array, col: ColumnSpec, rules: Cleaning) -> ColumnResult:
+    import pandas as pd  # only dirty columns pay for pandas
+
     typ, lo, hi = INT_TYPES[col.kind]
     text = _numbers_text(arr, rules)
     try:
-        return ColumnResult(pc.cast(text, typ), None)
+        return ColumnResult(pc.cast(text, typ), None, fast=True)
     except pa.ArrowInvalid:
         pass
     raw = pd.Series(text.to_pandas(), dtype=object)
@@ -99,10 +137,12 @@ def _integers(arr: pa.Array, col: ColumnSpec, rules: Cleaning) -> ColumnResult:
 
 
 def _decimals(arr: pa.Array, col: ColumnSpec, rules: Cleaning) -> ColumnResult:
+    import pandas as pd  # only dirty columns pay for pandas
+
     text = _numbers_text(arr, rules)
     try:
         floats = pc.cast(text, pa.float64())
-        return ColumnResult(text if col.kind == "numeric" else floats, None)
+        return ColumnResult(text if col.kind == "numeric" else floats, None, fast=True)
     except pa.ArrowInvalid:
         pass
     raw = pd.Series(text.to_pandas(), dtype=object)
@@ -120,10 +160,14 @@ def _booleans(arr: pa.Array, rules: Cleaning) -> ColumnResult:
     is_false = pc.is_in(low, value_set=pa.array([v.lower() for v in rules.false_values]))
     values = pc.if_else(is_true, True, pc.if_else(is_false, False, pa.scalar(None, pa.bool_())))
     bad = _mask(pc.and_(pc.is_valid(arr), pc.is_null(values)))
-    return ColumnResult(values, bad if bad.any() else None, "not a boolean")
+    if not bad.any():
+        return ColumnResult(values, None, fast=True)
+    return ColumnResult(values, bad, "not a boolean")
 
 
 def _parse_datetimes(arr: pa.Array, formats: list[str], utc: bool) -> tuple[pd.Series, BoolMask]:
+    import pandas as pd  # only dirty columns pay for pandas
+
     raw = pd.Series(arr.to_pandas(), dtype=object)
     out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]")
     todo = raw.notna()
@@ -143,7 +187,7 @@ def _dates(arr: pa.Array, col: ColumnSpec, rules: Cleaning) -> ColumnResult:
     formats = rules.date_formats.get(col.name, [])
     try:
         if not formats:
-            return ColumnResult(pc.cast(arr, pa.date32()), None)
+            return ColumnResult(pc.cast(arr, pa.date32()), None, fast=True)
         parsed = pc.strptime(arr, format=formats[0], unit="s", error_is_null=False)
         return ColumnResult(pc.cast(parsed, pa.date32()), None)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -162,7 +206,7 @@ def _timestamps(arr: pa.Array, col: ColumnSpec, rules: Cleaning) -> ColumnResult
     typ = pa.timestamp("us", tz="UTC") if col.tz else pa.timestamp("us")
     if not formats:
         try:
-            return ColumnResult(pc.cast(arr, typ), None)
+            return ColumnResult(pc.cast(arr, typ), None, fast=True)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             pass
     out, bad = _parse_datetimes(arr, formats, utc=col.tz)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 import pyarrow as pa
 
 Keys = npt.NDArray[np.uint64]
@@ -29,6 +28,8 @@ class KeyTracker:
         cols = table.select(self.key_columns)
         if len(self.key_columns) == 1 and pa.types.is_integer(cols.column(0).type):
             return np.asarray(cols.column(0).to_numpy(), dtype=np.int64).view(np.uint64)
+        import pandas as pd  # composite or text keys only
+
         frame = cols.to_pandas()
         return np.asarray(pd.util.hash_pandas_object(frame, index=False).to_numpy(), np.uint64)
 

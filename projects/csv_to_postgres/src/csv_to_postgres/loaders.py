@@ -73,6 +73,8 @@ class Loader:
         self.tag = load_id[:12]
         self.main_rows = 0
         self.target = to_table(spec)
+        self.delimiter = ","  # of the CSV text streamed into COPY
+        self.force_null = False
         if mode == "upsert" and not self.key:
             raise UserError(f"upsert needs a primary key on {spec.name} (use --primary-key)")
 
@@ -102,7 +104,7 @@ class PostgresLoader(Loader):
         with tempfile.SpooledTemporaryFile(max_size=32 << 20) as spool:
             reader = _CopyReader(batches, on_batch, spool)
             try:
-                pgsql.copy_in(cur, dest_id, self.columns, reader)
+                pgsql.copy_in(cur, dest_id, self.columns, reader, self.delimiter, self.force_null)
             except Exception as exc:
                 if reader.error is not None:
                     raise reader.error from None

@@ -31,10 +31,21 @@ def _cols(columns: Sequence[str]) -> sql.Composable:
 
 
 def copy_in(
-    cur: Any, table: sql.Identifier, columns: Sequence[str], source: Readable | IO[bytes]
+    cur: Any,
+    table: sql.Identifier,
+    columns: Sequence[str],
+    source: Readable | IO[bytes],
+    delimiter: str = ",",
+    force_null: bool = False,
 ) -> None:
-    """COPY ... FROM STDIN (CSV) streaming from a file-like object."""
-    stmt = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(table, _cols(columns))
+    """COPY ... FROM STDIN (CSV) streaming from a file-like object. FORCE_NULL makes a quoted
+    empty field NULL as well, matching the loader's own reading of empty fields."""
+    options = [sql.SQL("FORMAT csv"), sql.SQL("DELIMITER {}").format(sql.Literal(delimiter))]
+    if force_null:
+        options.append(sql.SQL("FORCE_NULL ({})").format(_cols(columns)))
+    stmt = sql.SQL("COPY {} ({}) FROM STDIN WITH ({})").format(
+        table, _cols(columns), sql.SQL(", ").join(options)
+    )
     cur.copy_expert(stmt.as_string(cur), source, size=COPY_BUFFER)
 
 

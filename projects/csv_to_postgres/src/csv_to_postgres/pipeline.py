@@ -21,13 +21,13 @@ from csv_to_postgres.chunks import ChunkReader
 from csv_to_postgres.columns import TableSpec, spec_from_table
 from csv_to_postgres.config import CsvToPostgresSettings
 from csv_to_postgres.contract import compare, resolve
+from csv_to_postgres.datasets import MODEL_NAMES, model_table
 from csv_to_postgres.dedupe import KeyTracker
 from csv_to_postgres.dialect import SAMPLE_BYTES, Dialect, detect
 from csv_to_postgres.engine import connect, is_postgres
 from csv_to_postgres.headers import map_headers, sanitize
 from csv_to_postgres.inference import infer
 from csv_to_postgres.loaders import Loader, PostgresLoader, SqlLoader
-from csv_to_postgres.models import MODELS
 from csv_to_postgres.parsing import parse
 from csv_to_postgres.rejects import Reject, write_csv
 from csv_to_postgres.sources import content_hash, open_binary
@@ -71,8 +71,8 @@ class Target:
 
 def resolve_target(table: str | None, model: str | None, schema: str | None, path: Path) -> Target:
     """--model names a demo model; --table names any table; default: the file's stem."""
-    if model is not None and model not in MODELS:
-        raise UserError(f"unknown model {model!r}; have: {', '.join(sorted(MODELS))}")
+    if model is not None and model not in MODEL_NAMES:
+        raise UserError(f"unknown model {model!r}; have: {', '.join(MODEL_NAMES)}")
     name = table or (model if model else path.name.split(".")[0])
     return Target(sanitize(name, 1), model, schema)
 
@@ -102,7 +102,7 @@ def _spec_for(
     if live is not None:
         return live, True
     if target.model:
-        spec = spec_from_table(MODELS[target.model].__table__, target.model)  # type: ignore[arg-type]
+        spec = spec_from_table(model_table(target.model), target.model)
         spec.name, spec.schema = target.table, target.schema
         return spec, False
     pk = [sanitize(k, 1) for k in settings.primary_key]
@@ -200,6 +200,8 @@ def _load_in_transaction(
     if pg:
         cur = pgsql.cursor(conn)
         # Same content loaded concurrently: the second waits here, then sees the first's `done`.
+        # Text without a zone offset means UTC, for COPY exactly as for the pandas path.
+        cur.execute("SET LOCAL TIME ZONE 'UTC'")
         pgsql.advisory_lock(cur, f"file:{target.schema}.{target.table}:{digest}")
         if not force and audit.done_before(target.table, digest):
             audit.finish(load_id, "skipped", "loaded concurrently by another process")
@@ -233,7 +235,20 @@ def _load_in_transaction(
         if on_rows is not None:
             on_rows(batch.rows_read)
 
-    plan_ = Plan(names, columns, spec, settings.cleaning, dialect, str(path), encode_csv=pg)
+    # Original bytes may go to COPY only where COPY reads them exactly as we validated them.
+    verbatim = pg and dialect.quote == '"' and "" in settings.cleaning.null_values
+    loader.delimiter = dialect.delimiter
+    loader.force_null = verbatim
+    plan_ = Plan(
+        names,
+        columns,
+        spec,
+        settings.cleaning,
+        dialect,
+        str(path),
+        encode_csv=pg,
+        verbatim_copy=verbatim,
+    )
     with open_binary(path) as fh:
         reader = ChunkReader(fh, dialect, settings.chunk_bytes)
         batches = produce(chain(reader), plan_, KeyTracker(spec.primary_key))

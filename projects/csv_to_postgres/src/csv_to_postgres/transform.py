@@ -22,6 +22,7 @@ class Transformed:
     lines: Lines
     rejects: list[Reject] = field(default_factory=list)
     blank: int = 0
+    verbatim: bool = False  # every value reads the same from the raw chunk: stream it as is
 
     @property
     def rows_read(self) -> int:
@@ -37,6 +38,7 @@ def transform(
     bad = np.zeros(n, dtype=bool)
     reasons: dict[int, str] = {}
     typed: dict[str, pa.Array] = {}
+    verbatim = not rejects and not parsed.blank and columns == parsed.table.column_names
     for name in columns:
         col = spec.column(name)
         assert col is not None, name  # the contract check guarantees every column is known
@@ -49,6 +51,7 @@ def transform(
                 reasons[int(i)] = f"{name}: {result.reason}: {shown!r}"
             bad |= result.bad
         typed[name] = result.values
+        verbatim = verbatim and result.verbatim
     table = pa.table(typed) if typed else pa.table({})
     if bad.any():
         for i in np.flatnonzero(bad):
@@ -59,4 +62,4 @@ def transform(
         lines = parsed.lines[keep]
     else:
         lines = parsed.lines
-    return Transformed(table, lines, rejects, parsed.blank)
+    return Transformed(table, lines, rejects, parsed.blank, verbatim and not bad.any())

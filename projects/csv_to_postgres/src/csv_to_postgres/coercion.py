@@ -36,6 +36,9 @@ class ColumnResult:
     verbatim: bool = False  # PostgreSQL reads the raw text as exactly this value
 
 
+# pyarrow scalars, not Python ones: converting a Python value makes pyarrow import pandas.
+_TRUE, _FALSE, _EMPTY = pa.scalar(True), pa.scalar(False), pa.scalar("", pa.string())
+
 # What PostgreSQL's boolean input accepts (case-insensitive).
 PG_BOOLEANS = {"t", "true", "y", "yes", "on", "1", "f", "false", "n", "no", "off", "0"}
 
@@ -103,12 +106,25 @@ def _verbatim(raw: pa.Array, cleaned: pa.Array, col: ColumnSpec, rules: Cleaning
         if not tokens <= PG_BOOLEANS:
             return False
     # cleaning changed nothing except that empty fields became NULL (as COPY does)
-    same = pc.all(pc.equal(pc.fill_null(cleaned, ""), raw)).as_py()
+    same = pc.all(pc.equal(pc.fill_null(cleaned, _EMPTY), raw)).as_py()
     return bool(same) if same is not None else True
 
 
 def _mask(arr: pa.Array | pa.ChunkedArray) -> BoolMask:
-    return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=bool)
+    return bool_mask(arr)
+
+
+def bool_mask(arr: pa.Array | pa.ChunkedArray) -> BoolMask:
+    """A pyarrow boolean array as numpy (NULL = False), unpacking the bitmap directly: pyarrow's
+    own to_numpy() would import pandas for it."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if arr.null_count:
+        arr = pc.fill_null(arr, _FALSE)
+    if len(arr) == 0:
+        return np.zeros(0, dtype=bool)
+    bits = np.unpackbits(np.frombuffer(arr.buffers()[1], dtype=np.uint8), bitorder="little")
+    return bits[arr.offset : arr.offset + len(arr)].astype(bool)
 
 
 def _numbers_text(arr: pa.Array, rules: Cleaning) -> pa.Array:
@@ -158,7 +174,7 @@ def _booleans(arr: pa.Array, rules: Cleaning) -> ColumnResult:
     low = pc.utf8_lower(arr)
     is_true = pc.is_in(low, value_set=pa.array([v.lower() for v in rules.true_values]))
     is_false = pc.is_in(low, value_set=pa.array([v.lower() for v in rules.false_values]))
-    values = pc.if_else(is_true, True, pc.if_else(is_false, False, pa.scalar(None, pa.bool_())))
+    values = pc.if_else(is_true, _TRUE, pc.if_else(is_false, _FALSE, pa.scalar(None, pa.bool_())))
     bad = _mask(pc.and_(pc.is_valid(arr), pc.is_null(values)))
     if not bad.any():
         return ColumnResult(values, None, fast=True)

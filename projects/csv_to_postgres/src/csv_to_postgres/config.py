@@ -51,6 +51,8 @@ class CsvToPostgresSettings(Settings):
     pool_pre_ping: bool = True
     pool_recycle_s: int = 1800
     connect_timeout_s: int = Field(default=5, ge=1)
+    # Staging tables are TEMP: give the session room to keep them in memory (set on connect).
+    pg_temp_buffers: str = "256MB"
 
     mode: Mode = "append"
     schema_change: SchemaChange = "fail"

@@ -27,7 +27,8 @@ class KeyTracker:
         """64 bits per row for the key columns."""
         cols = table.select(self.key_columns)
         if len(self.key_columns) == 1 and pa.types.is_integer(cols.column(0).type):
-            return np.asarray(cols.column(0).to_numpy(), dtype=np.int64).view(np.uint64)
+            values = cols.column(0).combine_chunks().cast(pa.int64())
+            return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.int64).view(np.uint64)
         import pandas as pd  # composite or text keys only
 
         frame = cols.to_pandas()

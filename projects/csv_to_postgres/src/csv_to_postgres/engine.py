@@ -51,9 +51,22 @@ def make_engine(settings: CsvToPostgresSettings) -> Engine:
             "application_name": "csv_to_postgres",
         }
     try:
-        return sa.create_engine(url, **kwargs)
+        engine = sa.create_engine(url, **kwargs)
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
         raise UserError(f"unsupported database URL {safe_url(url)}: {exc}") from None
+    if url.get_backend_name() == "postgresql":
+        _postgres_session(engine, settings.pg_temp_buffers)
+    return engine
+
+
+def _postgres_session(engine: Engine, temp_buffers: str) -> None:
+    """temp_buffers can only change before a session first touches a temp table: on connect."""
+
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        with dbapi_conn.cursor() as cur:
+            cur.execute("SET temp_buffers = %s", (temp_buffers,))
+        dbapi_conn.commit()
 
 
 def _sqlite_transactions(engine: Engine) -> None:

@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from csv_to_postgres.chunks import RawChunk, record_lines
+from csv_to_postgres.coercion import bool_mask
 from csv_to_postgres.dialect import Dialect
 
 Lines = npt.NDArray[np.int64]
@@ -96,13 +97,11 @@ def _drop_blank(parsed: Parsed) -> Parsed:
     """Empty lines are not records: drop them (a line of only delimiters is a record of NULLs)."""
     empty = None
     for col in parsed.table.columns:
-        is_empty = pc.equal(pc.utf8_length(col), 0)
+        is_empty = pc.equal(pc.utf8_length(col), pa.scalar(0, pa.int32()))
         empty = is_empty if empty is None else pc.and_(empty, is_empty)
-    mask = (
-        np.asarray(empty.to_numpy(zero_copy_only=False), dtype=bool) if empty is not None else None
-    )
-    if mask is None or not mask.any():
+    if empty is None or not pc.any(empty).as_py():
         return parsed
+    mask = bool_mask(empty)
     blank = np.zeros(len(mask), dtype=bool)
     for i in np.flatnonzero(mask):
         blank[i] = (parsed.raw(int(parsed.lines[i])) or "").strip() == ""

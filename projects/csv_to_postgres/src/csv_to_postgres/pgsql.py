@@ -9,7 +9,7 @@ from typing import IO, Any, Protocol
 from psycopg2 import sql
 from sqlalchemy.engine import Connection
 
-COPY_BUFFER = 1 << 20
+COPY_BUFFER = 1 << 16  # measured: 64 KiB writes keep up with the server best
 
 
 class Readable(Protocol):

@@ -226,6 +226,10 @@ def _load_in_transaction(
     loader = loader_cls(conn, spec, columns, settings.mode, load_id, **kwargs)
 
     def on_batch(batch: Batch) -> None:
+        result.extra["chunks"] = result.extra.get("chunks", 0) + 1
+        result.extra["chunks_verbatim"] = result.extra.get("chunks_verbatim", 0) + batch.extra.get(
+            "verbatim", 0
+        )
         result.rows_read += batch.rows_read
         result.blank_lines += batch.blank
         rejects.extend(batch.rejects)

@@ -154,6 +154,9 @@ def java_consumer(server: str, topic: str, count: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 = 1,000,000 messages")
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="alternate the tools this often, keep each one's best"
+    )
     opts, _ = parser.parse_known_args()
     count = max(int(1_000_000 * opts.scale), 1000)
     server = bootstrap()
@@ -162,43 +165,62 @@ def main() -> None:
     with events.open("rb") as src, payloads.open("wb") as dst:
         for _, line in zip(range(10_000), src, strict=False):
             dst.write(line)
-    run = uuid.uuid4().hex[:8]
-    topic_ours, topic_java, dlq = f"bench-ours-{run}", f"bench-java-{run}", f"bench-dlq-{run}"
-    create_topics(server, topic_ours, topic_java, dlq)
     env = {k: v for k, v in os.environ.items() if not k.startswith("KAFKA_INGEST_")}
     env |= {f"KAFKA_INGEST_{k.upper()}": v for k, v in SETTINGS.items()}
-    env |= {"KAFKA_INGEST_BOOTSTRAP": server, "KAFKA_INGEST_DLQ_TOPIC": dlq}
-    sink_dir = OUT / f"parquet-{run}"
-    try:
-        java_prod = java_producer(server, topic_java, count, payloads)
-        produced = ours(["produce", "--input", str(events), "--topic", topic_ours], env)
-        our_prod = produced["records_in"] / produced["duration_s"]
-        java_cons = java_consumer(server, topic_ours, count)
-        consumed = ours(
-            [
-                "consume",
-                "--topic",
-                topic_ours,
-                "--group",
-                f"bench-ours-{run}",
-                "--output-dir",
-                str(sink_dir),
-                "--batch-size",
-                "50000",
-                "--max-messages",
-                str(count),
-            ],
-            env,
+    env["KAFKA_INGEST_BOOTSTRAP"] = server
+    best = {"our_prod": 0.0, "java_prod": 0.0, "our_cons": 0.0, "java_cons": 0.0}
+    produced: dict[str, Any] = {}
+    consumed: dict[str, Any] = {}
+    # The box is shared: alternate the tools so a busy moment does not hit only one of them.
+    for _ in range(max(opts.rounds, 1)):
+        run = uuid.uuid4().hex[:8]
+        topic_ours, topic_java, dlq = f"bench-ours-{run}", f"bench-java-{run}", f"bench-dlq-{run}"
+        create_topics(server, topic_ours, topic_java, dlq)
+        env["KAFKA_INGEST_DLQ_TOPIC"] = dlq
+        sink_dir = OUT / f"parquet-{run}"
+        try:
+            java_prod = java_producer(server, topic_java, count, payloads)
+            produced = ours(["produce", "--input", str(events), "--topic", topic_ours], env)
+            our_prod = produced["records_in"] / produced["duration_s"]
+            java_cons = java_consumer(server, topic_ours, count)
+            consumed = ours(
+                [
+                    "consume",
+                    "--topic",
+                    topic_ours,
+                    "--group",
+                    f"bench-ours-{run}",
+                    "--output-dir",
+                    str(sink_dir),
+                    "--batch-size",
+                    "20000",
+                    "--max-messages",
+                    str(count),
+                ],
+                env,
+            )
+            our_cons = consumed["records_in"] / consumed["duration_s"]
+        finally:
+            delete_topics(server, [topic_ours, topic_java, dlq])
+            shutil.rmtree(sink_dir, ignore_errors=True)
+        print(
+            f"round: producer ours {our_prod:,.0f} java {java_prod:,.0f}; "
+            f"consumer ours {our_cons:,.0f} java {java_cons:,.0f}",
+            file=sys.stderr,
         )
-        our_cons = consumed["records_in"] / consumed["duration_s"]
-    finally:
-        delete_topics(server, [topic_ours, topic_java, dlq])
-        shutil.rmtree(sink_dir, ignore_errors=True)
+        for key, value in (
+            ("our_prod", our_prod),
+            ("java_prod", java_prod),
+            ("our_cons", our_cons),
+            ("java_cons", java_cons),
+        ):
+            best[key] = max(best[key], value)
     rows = [
-        ("producer (validate + produce)", our_prod, java_prod, 0.70),
-        ("consumer (consume + validate + Parquet)", our_cons, java_cons, 0.50),
+        ("producer (validate + produce)", best["our_prod"], best["java_prod"], 0.70),
+        ("consumer (consume + validate + Parquet)", best["our_cons"], best["java_cons"], 0.50),
     ]
     print(f"\n{count:,} messages x {RECORD_BYTES} B, {PARTITIONS} partitions, settings {SETTINGS}")
+    print(f"best of {opts.rounds} alternating rounds")
     print(f"{'stage':42} {'ours msg/s':>12} {'Java msg/s':>12} {'ratio':>7} {'target':>7}")
     for name, mine, theirs, target in rows:
         ratio = mine / theirs
@@ -208,10 +230,10 @@ def main() -> None:
         json.dumps(
             {
                 "messages": count,
-                "producer": {"ours": round(our_prod), "java": round(java_prod)},
-                "consumer": {"ours": round(our_cons), "java": round(java_cons)},
-                "produce_summary": produced,
-                "consume_summary": {k: v for k, v in consumed.items() if k != "lag"},
+                "rounds": opts.rounds,
+                "best": {k: round(v) for k, v in best.items()},
+                "last_produce_summary": produced,
+                "last_consume_summary": {k: v for k, v in consumed.items() if k != "lag"},
             }
         )
     )

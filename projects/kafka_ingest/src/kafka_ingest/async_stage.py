@@ -36,7 +36,7 @@ def latency_enricher(latency_s: float) -> Enricher:
             await asyncio.sleep(latency_s)
         event = orjson.loads(record.value)
         event["payload"]["segment"] = zlib.crc32(record.key.encode()) % 16
-        return record._replace(value=orjson.dumps(event).decode())
+        return record._replace(value=orjson.dumps(event))
 
     return enrich
 

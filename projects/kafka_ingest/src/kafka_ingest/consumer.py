@@ -24,7 +24,7 @@ from confluent_kafka import (
 
 from de_common.errors import JobError
 from kafka_ingest.dlq import DeadLetters
-from kafka_ingest.events import InvalidEvent, Record, parse_value, to_record
+from kafka_ingest.events import InvalidEvent, Record, parse_record
 from kafka_ingest.sinks import Sink
 from kafka_ingest.telemetry import IngestMetrics
 
@@ -170,7 +170,7 @@ class BatchConsumer:
         topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
         value = msg.value()
         try:
-            event = parse_value(value)
+            return parse_record(value, topic, partition, offset)  # type: ignore[arg-type]
         except InvalidEvent as exc:
             self.dlq.send(
                 msg.value(),
@@ -181,7 +181,6 @@ class BatchConsumer:
                 offset=offset,
             )
             return None
-        return to_record(event, value, topic, partition, offset)  # type: ignore[arg-type]
 
     def track(self, topic: str, partition: int, offset: int, record: Record | None) -> None:
         """Count one handled message and make its offset committable with the batch."""
@@ -193,6 +192,30 @@ class BatchConsumer:
         key = (topic, partition)
         self.offsets[key] = offset + 1
         self.positions[key] = offset + 1
+
+    def handle(self, msgs: list[Message]) -> None:
+        """decode() and track() for a whole fetch, inlined: this loop is the consumer's hot path."""
+        pending = self.pending
+        offsets: dict[tuple[str, int], int] = {}
+        handled = dead = 0
+        for msg in msgs:
+            if msg.error() is not None and not self.check_error(msg):
+                continue
+            topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+            value = msg.value()
+            try:
+                pending.append(parse_record(value, topic, partition, offset))  # type: ignore[arg-type]
+            except InvalidEvent as exc:
+                self.dlq.send(
+                    value, msg.key(), str(exc), topic=topic, partition=partition, offset=offset
+                )
+                dead += 1
+            handled += 1
+            offsets[(topic, partition)] = offset + 1  # type: ignore[index,operator]
+        self.result.records_in += handled
+        self.result.dlq += dead
+        self.offsets.update(offsets)
+        self.positions.update(offsets)
 
     def check_error(self, msg: Message) -> bool:
         """True if msg is a real message; fatal errors stop the run."""
@@ -296,10 +319,8 @@ class BatchConsumer:
                 msgs = self.consumer.consume(self.fetch_size(), CONSUME_TIMEOUT_S)
                 if msgs or not self.assignment:
                     idle_since = time.monotonic()
-                for msg in msgs:
-                    if self.check_error(msg):
-                        topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
-                        self.track(topic, partition, offset, self.decode(msg))  # type: ignore[arg-type]
+                if msgs:
+                    self.handle(msgs)
                 if self.due():
                     self.flush()
             self.flush()

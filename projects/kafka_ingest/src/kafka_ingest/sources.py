@@ -8,36 +8,31 @@ import random
 import sys
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 import orjson
 
 from de_common.errors import UserError
 
 
-@dataclass(frozen=True, slots=True)
-class SourceItem:
+class SourceItem(NamedTuple):
     """One input record: its raw bytes, the decoded event (or why it could not be), and its origin."""
 
     origin: str
     raw: bytes
+    # The decoded event, or None when only the raw bytes are known yet (JSONL).
     event: Any
     error: str | None = None
 
 
 def read_jsonl(stream: IO[bytes], name: str) -> Iterator[SourceItem]:
-    """One event per line; blank lines are skipped, undecodable ones come back with the error."""
+    """One event per line, left undecoded (event=None): the producer decodes and validates at once."""
     for number, line in enumerate(stream, start=1):
         raw = line.strip()
-        if not raw:
-            continue
-        try:
-            yield SourceItem(f"{name}:{number}", raw, orjson.loads(raw))
-        except orjson.JSONDecodeError as exc:
-            yield SourceItem(f"{name}:{number}", raw, None, f"decode: not JSON: {exc}")
+        if raw:
+            yield SourceItem(f"{name}:{number}", raw, None)
 
 
 def read_csv(stream: IO[bytes], name: str) -> Iterator[SourceItem]:

@@ -22,7 +22,7 @@ def rows(ids: range, offset_base: int = 0) -> list[Record]:
             "k",
             ts,
             "click",
-            f'{{"event_id": "e{i}", "payload": {{"i": {i}}}}}',
+            f'{{"event_id": "e{i}", "payload": {{"i": {i}}}}}'.encode(),
             "t",
             0,
             offset_base + i,

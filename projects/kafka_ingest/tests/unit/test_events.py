@@ -7,7 +7,16 @@ from datetime import UTC, datetime
 import fastjsonschema
 import orjson
 import pytest
-from kafka_ingest.events import InvalidEvent, _fast_ok, _validate, parse_value, to_record, validate
+from kafka_ingest.events import (
+    InvalidEvent,
+    _fast_ok,
+    _validate,
+    _wire_ok,
+    parse_record,
+    parse_value,
+    to_record,
+    validate,
+)
 
 GOOD = {
     "event_id": "e-1",
@@ -66,6 +75,8 @@ MUTATIONS: list[tuple[str, object]] = [
     ("kind", "Click"),
     ("kind", "a" * 65),
     ("kind", "click-1"),
+    ("kind", "click\n"),
+    ("ts", "2026-01-01 00:00:00Z"),
     ("payload", []),
     ("payload", None),
     ("ts", "2026-02-30T00:00:00Z"),
@@ -90,6 +101,9 @@ def test_fast_path_never_accepts_what_the_schema_rejects(field: str, value: obje
         schema_ok = False
     if fast is not None:
         assert schema_ok
+    # The consumer's msgspec path, on the wire form of the same event.
+    if _wire_ok(orjson.dumps(event)) is not None:
+        assert schema_ok
     # And the public verdict is always the schema's (plus a parseable time).
     try:
         validate(dict(event))
@@ -101,3 +115,26 @@ def test_fast_path_never_accepts_what_the_schema_rejects(field: str, value: obje
 def test_fast_path_takes_the_common_case() -> None:
     assert _fast_ok(dict(GOOD)) is not None
     assert _fast_ok({**GOOD, "extra": 1}) is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        b'{"event_id":"a","key":"k","ts":"2026-01-01T00:00:00","kind":"a","payload":{}}',
+        b'{"event_id":"a","key":"k","ts":"2026-01-01T00:00:00Z","kind":"a","payload":[1]}',
+        b'{"event_id":"a","key":"k","ts":"2026-01-01T00:00:00Z","kind":"a","payload":{"x":"\xff"}}',
+        b'{"event_id":"a","key":"k","ts":"2026-01-01T00:00:00Z","kind":"a\\n","payload":{}}',
+    ],
+)
+def test_wire_path_rejects_what_msgspec_alone_would_let_through(value: bytes) -> None:
+    assert _wire_ok(value) is None
+    with pytest.raises(InvalidEvent):
+        parse_record(value, "t", 0, 0)
+
+
+def test_both_paths_build_the_same_record() -> None:
+    value = orjson.dumps(GOOD)
+    fast = parse_record(value, "t", 1, 5)
+    slow = to_record(parse_value(value), value, "t", 1, 5)
+    assert fast == slow
+    assert fast.ts.tzinfo is not None and fast.ts.utcoffset() == slow.ts.utcoffset()

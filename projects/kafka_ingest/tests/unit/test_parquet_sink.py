@@ -14,7 +14,7 @@ T0 = datetime(2026, 3, 1, 9, 50, tzinfo=UTC)
 def records(topic: str, partition: int, offsets: range) -> list[Record]:
     return [
         Record(
-            f"{partition}-{o}", "k", T0 + timedelta(minutes=o), "click", "{}", topic, partition, o
+            f"{partition}-{o}", "k", T0 + timedelta(minutes=o), "click", b"{}", topic, partition, o
         )
         for o in offsets
     ]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from kafka_ingest.events import InvalidEvent, validate
+from kafka_ingest.events import InvalidEvent, check_raw, validate
 from kafka_ingest.sources import generate, open_source, read_csv, read_jsonl
 
 from de_common.errors import UserError
@@ -17,8 +17,11 @@ def test_jsonl_reports_bad_lines_with_their_line_number() -> None:
     data = b'{"a": 1}\n\nnot json\n{"b": 2}\n'
     items = list(read_jsonl(io.BytesIO(data), "in.jsonl"))
     assert [i.origin for i in items] == ["in.jsonl:1", "in.jsonl:3", "in.jsonl:4"]
-    assert items[1].error is not None and items[1].error.startswith("decode")
-    assert items[2].event == {"b": 2}
+    assert [i.raw for i in items] == [b'{"a": 1}', b"not json", b'{"b": 2}']
+    with pytest.raises(InvalidEvent, match="decode: not JSON"):
+        check_raw(items[1].raw)
+    with pytest.raises(InvalidEvent, match="schema"):
+        check_raw(items[2].raw)
 
 
 def test_csv_builds_events_from_columns() -> None:

@@ -151,10 +151,14 @@ class ParquetSink:
 
     def _write_file(self, final: Path, rows: Sequence[Record]) -> None:
         columns = list(zip(*rows, strict=True))
-        table = pa.Table.from_arrays(
-            [pa.array(col, type=field.type) for col, field in zip(columns, SCHEMA, strict=True)],
-            schema=SCHEMA,
-        )
+        arrays = []
+        for col, field in zip(columns, SCHEMA, strict=True):
+            if field.name == "value":
+                # Bytes -> binary -> string view is a memcpy; orjson already rejected bad UTF-8.
+                arrays.append(pa.array(col, type=pa.binary()).view(pa.string()))
+            else:
+                arrays.append(pa.array(col, type=field.type))
+        table = pa.Table.from_arrays(arrays, schema=SCHEMA)
         tmp = final.with_name(f"{final.name}.tmp-{os.getpid()}")
         pq.write_table(table, tmp, compression=self.compression)
         _replace_durably(tmp, final)

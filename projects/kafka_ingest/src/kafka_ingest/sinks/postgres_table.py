@@ -79,8 +79,19 @@ class PostgresSink:
         with self.conn.transaction(), self.conn.cursor() as cur:
             cur.execute(STAGE)
             with cur.copy("COPY ki_stage FROM STDIN") as copy:
-                for record in records:
-                    copy.write_row(record)
+                for r in records:
+                    copy.write_row(
+                        (
+                            r.event_id,
+                            r.key,
+                            r.ts,
+                            r.kind,
+                            r.value.decode(),
+                            r.topic,
+                            r.partition,
+                            r.offset,
+                        )
+                    )
             # The payload is cut out of the event server-side, in C, not per row in Python.
             cur.execute(
                 sql.SQL(

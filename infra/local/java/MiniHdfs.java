@@ -1,7 +1,8 @@
 // A one-namenode, one-datanode HDFS for local development and tests, on 127.0.0.1 only.
-// Run as a single source file (Java 11+):
-//   java -cp '<cache>/jars/hdfs/*' MiniHdfs.java --base DIR --nn-port 29000 --nn-http-port 29870 \
-//        --dn-port 29866 --dn-http-port 29864 --dn-ipc-port 29867 --dn-proxy-port 29868
+// The launcher (de_common.services.hdfs) compiles it once into <cache>/classes/MiniHdfs-<hash> and runs
+//   java -cp '<cache>/classes/MiniHdfs-<hash>:<cache>/jars/hdfs/*' MiniHdfs --base DIR --nn-port 29000 \
+//        --nn-http-port 29870 --dn-port 29866 --dn-http-port 29864 --dn-ipc-port 29867 --dn-proxy-port 29868
+// By hand it also runs as a single source file: java -cp '<cache>/jars/hdfs/*' MiniHdfs.java --base DIR ...
 // Prints "MINIHDFS READY hdfs://127.0.0.1:<rpc> http://127.0.0.1:<http>" on stdout (for the log; the
 // launcher itself probes the namenode JMX for a live datanode and no safe mode) once the
 // datanode has registered and safe mode is off, then runs until SIGTERM (which shuts HDFS down).

@@ -1,8 +1,8 @@
 """HDFS as a MiniDFSCluster (one namenode, one datanode) from `hadoop-client-minicluster` jars.
 
-`provision` copies the `hdfs` profile of infra/local/pom.xml into `<cache>/jars/hdfs`; `start` runs
-infra/local/java/MiniHdfs.java (Java runs a single source file) with every address on 127.0.0.1 and
-fixed ports, so WebHDFS redirects to the datanode work for the `hdfs` Python client. Files survive
+`provision` copies the `hdfs` profile of infra/local/pom.xml into `<cache>/jars/hdfs` and compiles
+infra/local/java/MiniHdfs.java once into `<cache>/classes/MiniHdfs-<hash>`; `start` runs that class with
+every address on 127.0.0.1 and fixed ports, so WebHDFS redirects to the datanode work for the `hdfs` Python client. Files survive
 a restart (the namenode is formatted only once). `hdfs-dfs` runs Hadoop's FsShell from the same jars:
 `python -m de_common.services hdfs-dfs -ls /`.
 """
@@ -11,20 +11,12 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
 from de_common.services import jvm
-from de_common.services.base import (
-    HOST,
-    Runtime,
-    Service,
-    ServiceError,
-    http_ok,
-    runtime,
-)
+from de_common.services.base import HOST, Runtime, Service, http_ok, needs, runtime
 
 PROFILE = "hdfs"
 
@@ -52,30 +44,21 @@ CORE_SITE = """\
 """
 
 
-def heap() -> str:
-    """The minicluster's max heap: $DE_HDFS_HEAP or 512m."""
-    return os.environ.get("DE_HDFS_HEAP", "512m")
-
-
 def rpc_url(rt: Runtime | None = None) -> str:
     """hdfs://127.0.0.1:<rpc>: the address Spark, Hive and FsShell use."""
     rt = rt or runtime(SERVICE)
     return f"hdfs://{HOST}:{rt.port('rpc')}"
 
 
+def _launcher(rt: Runtime) -> Path:
+    """The compiled MiniHdfs class folder (compiled now if this source version never was)."""
+    source = rt.require_infra_dir() / "java" / "MiniHdfs.java"
+    return jvm.compiled(rt, source, PROFILE)
+
+
 def _provision(rt: Runtime) -> None:
     jvm.resolve_jars(rt, PROFILE)
-    launcher = rt.require_infra_dir() / "java" / "MiniHdfs.java"
-    if not launcher.exists():
-        raise ServiceError(f"hdfs: launcher {launcher} is missing")
-
-
-def _missing(rt: Runtime) -> str | None:
-    reason = jvm.missing_java()
-    if reason is None and not (jvm.java_home() / "bin" / "javac").exists():
-        # `java File.java` compiles in memory: a JRE without the compiler cannot run the launcher.
-        reason = "needs a JDK, not a JRE (apt-get install openjdk-17-jdk-headless)"
-    return reason
+    _launcher(rt)
 
 
 def _conf_dir(rt: Runtime, target: str) -> Path:
@@ -95,7 +78,7 @@ def _start(rt: Runtime) -> None:
     conf = _conf_dir(rt, "System.out")
     tmp = rt.state_dir / "tmp"
     tmp.mkdir(parents=True, exist_ok=True)
-    launcher = rt.require_infra_dir() / "java" / "MiniHdfs.java"
+    classes = _launcher(rt)
     flags = {
         "--base": str(rt.data_dir),
         "--nn-port": str(rt.port("rpc")),
@@ -107,7 +90,7 @@ def _start(rt: Runtime) -> None:
     }
     jvm_opts = [
         "-Xms64m",
-        f"-Xmx{heap()}",
+        f"-Xmx{jvm.heap(rt, '512m')}",
         "-XX:+ExitOnOutOfMemoryError",
         f"-Dlog4j.configuration=file:{conf / 'log4j.properties'}",
         f"-Djava.util.logging.config.file={conf / 'jul.properties'}",
@@ -115,7 +98,7 @@ def _start(rt: Runtime) -> None:
         f"-Dhadoop.tmp.dir={tmp}",
     ]
     rt.spawn(
-        [jvm.java(), *jvm_opts, "-cp", jvm.classpath(rt, PROFILE, conf), str(launcher)]
+        [jvm.java(), *jvm_opts, "-cp", jvm.classpath(rt, PROFILE, classes, conf), "MiniHdfs"]
         + [item for pair in flags.items() for item in pair],
         cwd=rt.state_dir,
     )
@@ -148,11 +131,7 @@ def _url(rt: Runtime) -> str:
 def hdfs_dfs(args: Sequence[str]) -> int:
     """`hdfs-dfs [args...]`: Hadoop's FsShell (`hdfs dfs`) against the local cluster."""
     rt = runtime(SERVICE)
-    try:
-        _provision(rt)
-    except ServiceError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    jvm.resolve_jars(rt, PROFILE)  # a ServiceError is the CLI's one-line error, exit 1
     conf = _conf_dir(rt, "System.err")
     opts = ["-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"]
     opts += [f"-Dlog4j.configuration=file:{conf / 'log4j.properties'}"]
@@ -174,7 +153,7 @@ SERVICE = Service(
     start=_start,
     ready=_ready,
     provision=_provision,
-    missing=_missing,
+    missing=needs(jvm.javac),
     startup_timeout=90.0,
     commands={"hdfs-dfs": hdfs_dfs},
 )

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from de_common.services import hdfs, jvm
-from de_common.services.base import HOST, Runtime, Service, port_open, runtime, up
+from de_common.services.base import HOST, Runtime, Service, needs, port_open, runtime, up
 
 VENV = "hive"
 PYSPARK = "pyspark==4.1.1"
@@ -40,11 +40,6 @@ logger.hiveconf.level = error
 """
 
 
-def heap() -> str:
-    """The server's driver memory: $DE_HIVE_HEAP or 768m."""
-    return os.environ.get("DE_HIVE_HEAP", "768m")
-
-
 def spark_home(rt: Runtime) -> Path:
     """The pyspark package folder of the tool venv, which is a complete SPARK_HOME."""
     venv = rt.cache_dir / "venvs" / VENV
@@ -54,10 +49,6 @@ def spark_home(rt: Runtime) -> Path:
 
 def _provision(rt: Runtime) -> None:
     jvm.tool_venv(rt, VENV, [PYSPARK])
-
-
-def _missing(rt: Runtime) -> str | None:
-    return jvm.missing_java()
 
 
 def _start(rt: Runtime) -> None:
@@ -90,7 +81,13 @@ def _start(rt: Runtime) -> None:
         "spark.hadoop.hive.exec.scratchdir": "/user/hive/scratch",
         "spark.driver.extraJavaOptions": f"-Dderby.system.home={state}",
     }
-    argv = [str(venv_bin / "spark-submit"), "--master", "local[2]", "--driver-memory", heap()]
+    argv = [
+        str(venv_bin / "spark-submit"),
+        "--master",
+        "local[2]",
+        "--driver-memory",
+        jvm.heap(rt, "768m"),
+    ]
     argv += ["--class", "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2"]
     for key, value in confs.items():
         argv += ["--conf", f"{key}={value}"]
@@ -116,7 +113,7 @@ SERVICE = Service(
     start=_start,
     ready=_ready,
     provision=_provision,
-    missing=_missing,
+    missing=needs(jvm.java_home),
     startup_timeout=120.0,
     requires=("hdfs",),
 )

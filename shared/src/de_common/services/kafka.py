@@ -9,15 +9,15 @@ same jars: `python -m de_common.services kafka-tool kafka-topics --bootstrap-ser
 from __future__ import annotations
 
 import base64
-import os
 import socket
 import struct
 import sys
 import uuid
 from collections.abc import Sequence
+from pathlib import Path
 
 from de_common.services import jvm
-from de_common.services.base import HOST, Runtime, Service, ServiceError, runtime
+from de_common.services.base import HOST, Runtime, Service, needs, runtime
 
 PROFILE = "kafka"
 KAFKA_VERSION = "4.1.1"
@@ -95,20 +95,17 @@ rootLogger.appenderRef.err.ref = err
 """
 
 
-def heap() -> str:
-    """The broker's max heap: $DE_KAFKA_HEAP or 512m (two cores shared by everybody)."""
-    return os.environ.get("DE_KAFKA_HEAP", "512m")
+def _tools_log4j(rt: Runtime) -> Path:
+    """The tools' log4j2 config (warnings to stderr), written once next to the jars."""
+    config = jvm.jar_dir(rt, PROFILE).parent / "kafka-tools-log4j2.properties"
+    if not config.exists():
+        config.write_text(TOOLS_LOG4J)
+    return config
 
 
 def _provision(rt: Runtime) -> None:
     jvm.resolve_jars(rt, PROFILE)
-    config = jvm.jar_dir(rt, PROFILE).parent / "kafka-tools-log4j2.properties"
-    if not config.exists():
-        config.write_text(TOOLS_LOG4J)
-
-
-def _missing(rt: Runtime) -> str | None:
-    return jvm.missing_java()
+    _tools_log4j(rt)
 
 
 def _cluster_id() -> str:
@@ -135,7 +132,7 @@ def _start(rt: Runtime) -> None:
         rt.run([*tool, "format", "-t", _cluster_id(), "-c", str(props)], timeout=120)
     gc = ["-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-XX:+ExitOnOutOfMemoryError"]
     rt.spawn(
-        [java, "-Xms128m", f"-Xmx{heap()}", *gc, *common, "kafka.Kafka", str(props)],
+        [java, "-Xms128m", f"-Xmx{jvm.heap(rt, '512m')}", *gc, *common, "kafka.Kafka", str(props)],
         cwd=rt.state_dir,
     )
 
@@ -182,12 +179,8 @@ def kafka_tool(args: Sequence[str]) -> int:
         print(f"usage: kafka-tool <{'|'.join(TOOLS)}> [args...]", file=sys.stderr)
         return 2
     rt = runtime(SERVICE)
-    try:
-        _provision(rt)
-    except ServiceError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    config = jvm.jar_dir(rt, PROFILE).parent / "kafka-tools-log4j2.properties"
+    _provision(rt)  # a ServiceError is the CLI's one-line error, exit 1
+    config = _tools_log4j(rt)
     opts = [f"-Dlog4j2.configurationFile={config}", "-Xmx512m"]
     if args[0] not in PERF_TOOLS:
         # Admin tools run for a second: skip the optimising JIT, start faster.
@@ -203,7 +196,7 @@ SERVICE = Service(
     start=_start,
     ready=_ready,
     provision=_provision,
-    missing=_missing,
+    missing=needs(jvm.java_home),
     startup_timeout=60.0,
     commands={"kafka-tool": kafka_tool},
 )

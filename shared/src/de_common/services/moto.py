@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from de_common.services.base import DockerSpec, Runtime, Service, http_ok
+from de_common.services.base import DockerSpec, Runtime, Service, http_ready, http_url
 from de_common.services.jvm import tool_venv
 
 REQUIREMENTS = ("moto[server]==5.2.5",)
@@ -21,21 +21,13 @@ def _start(rt: Runtime) -> None:
     )
 
 
-def _ready(rt: Runtime) -> bool:
-    return http_ok(f"http://127.0.0.1:{rt.port()}/moto-api/data.json")
-
-
-def _url(rt: Runtime) -> str:
-    return f"http://127.0.0.1:{rt.port()}"
-
-
 SERVICE = Service(
     name="moto",
     env_var="DE_S3_ENDPOINT",
     ports={"port": 25000},
-    url=_url,
+    url=http_url,
     start=_start,
-    ready=_ready,
+    ready=http_ready("/moto-api/data.json"),
     provision=_provision,
     startup_timeout=60.0,
     docker=DockerSpec(

@@ -18,14 +18,15 @@ from pathlib import Path
 from de_common.services import pushgateway
 from de_common.services.base import (
     DockerSpec,
-    NotInstalled,
     Runtime,
     Service,
     ServiceError,
-    http_ok,
+    executable,
+    http_ready,
+    http_url,
+    needs,
     runtime,
     state_root,
-    which,
 )
 
 SCRAPE_INTERVAL = "2s"
@@ -33,18 +34,7 @@ SD_REFRESH = "2s"
 
 
 def _binary() -> str:
-    path = which("prometheus")
-    if path is None:
-        raise NotInstalled("prometheus: apt-get install prometheus")
-    return path
-
-
-def _missing(rt: Runtime) -> str | None:
-    try:
-        _binary()
-    except NotInstalled as exc:
-        return str(exc)
-    return None
+    return executable("prometheus", "prometheus", install="apt-get install prometheus")
 
 
 def targets_dir() -> Path:
@@ -98,14 +88,6 @@ def _start(rt: Runtime) -> None:
         ],
         cwd=rt.state_dir,
     )
-
-
-def _ready(rt: Runtime) -> bool:
-    return http_ok(f"http://127.0.0.1:{rt.port()}/-/ready")
-
-
-def _url(rt: Runtime) -> str:
-    return f"http://127.0.0.1:{rt.port()}"
 
 
 def register_target(
@@ -162,10 +144,10 @@ SERVICE = Service(
     name="prometheus",
     env_var="DE_PROMETHEUS_URL",
     ports={"port": 29090},
-    url=_url,
+    url=http_url,
     start=_start,
-    ready=_ready,
-    missing=_missing,
+    ready=http_ready("/-/ready"),
+    missing=needs(_binary),
     startup_timeout=60.0,
     commands={"register-target": _cmd_register, "unregister-target": _cmd_unregister},
     docker=DockerSpec(

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-from de_common.services.base import DockerSpec, NotInstalled, Runtime, Service, http_ok, which
+from de_common.services.base import (
+    DockerSpec,
+    Runtime,
+    Service,
+    executable,
+    http_ready,
+    http_url,
+    needs,
+)
 
 
 def _binary() -> str:
-    path = which("prometheus-pushgateway") or which("pushgateway")
-    if path is None:
-        raise NotInstalled("pushgateway: apt-get install prometheus-pushgateway")
-    return path
-
-
-def _missing(rt: Runtime) -> str | None:
-    try:
-        _binary()
-    except NotInstalled as exc:
-        return str(exc)
-    return None
+    return executable(
+        "pushgateway",
+        "prometheus-pushgateway",
+        "pushgateway",
+        install="apt-get install prometheus-pushgateway",
+    )
 
 
 def _start(rt: Runtime) -> None:
@@ -35,22 +37,14 @@ def _start(rt: Runtime) -> None:
     )
 
 
-def _ready(rt: Runtime) -> bool:
-    return http_ok(f"http://127.0.0.1:{rt.port()}/-/ready")
-
-
-def _url(rt: Runtime) -> str:
-    return f"http://127.0.0.1:{rt.port()}"
-
-
 SERVICE = Service(
     name="pushgateway",
     env_var="DE_PUSHGATEWAY_URL",
     ports={"port": 29091},
-    url=_url,
+    url=http_url,
     start=_start,
-    ready=_ready,
-    missing=_missing,
+    ready=http_ready("/-/ready"),
+    missing=needs(_binary),
     startup_timeout=30.0,
     docker=DockerSpec(
         image="prom/pushgateway:v1.11.0",

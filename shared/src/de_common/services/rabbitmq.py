@@ -8,6 +8,7 @@ import os
 import socket
 import urllib.parse
 import urllib.request
+from functools import partial
 from pathlib import Path
 
 from de_common.services.base import (
@@ -16,6 +17,7 @@ from de_common.services.base import (
     Runtime,
     Service,
     ServiceError,
+    needs,
     runtime,
     which,
 )
@@ -59,15 +61,6 @@ def _env(rt: Runtime) -> dict[str, str]:
 
 def _pid_file(rt: Runtime) -> Path:
     return rt.state_dir / "rabbitmq.pid"
-
-
-def _missing(rt: Runtime) -> str | None:
-    try:
-        _tool("rabbitmq-server")
-        _tool("rabbitmqctl")
-    except NotInstalled as exc:
-        return str(exc)
-    return None
 
 
 def _start(rt: Runtime) -> None:
@@ -130,7 +123,7 @@ SERVICE = Service(
     start=_start,
     ready=_ready,
     stop=_stop,
-    missing=_missing,
+    missing=needs(partial(_tool, "rabbitmq-server"), partial(_tool, "rabbitmqctl")),
     startup_timeout=90.0,
     docker=DockerSpec(
         image="rabbitmq:3-management",

@@ -1,7 +1,15 @@
-"""Shared fixtures for the launcher's own tests: a private state folder and private ports.
+"""Small fixtures for the launcher's own tests: private state and ports, up, down-and-check, the CLI.
 
 The launcher tests start and STOP services; on the dev ports that would pull a server from under a
-teammate's running tests. So every module here runs against its own state folder and the ports below.
+teammate's running tests. So every module runs against its own state folder and ports the OS picks
+free at run time. A module names what it starts by overriding `services`::
+
+    @pytest.fixture(scope="module")
+    def services() -> list[str]:
+        return ["kafka"]
+
+then uses `started` (name -> URL, everything up for the module), `ports` (env var -> port) and
+`down_leaves_nothing()` (down everything, then no pid, no port and no process left).
 """
 
 from __future__ import annotations
@@ -9,6 +17,9 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import socket
+import subprocess
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -16,38 +27,14 @@ import pytest
 
 from de_common.services import base, postgres, registry
 
-PRIVATE_PORTS = {
-    "DE_POSTGRES_PORT": "31432",
-    "DE_RABBITMQ_AMQP_PORT": "31672",
-    "DE_RABBITMQ_DIST_PORT": "31673",
-    "DE_RABBITMQ_EPMD_PORT": "31369",
-    "DE_MOTO_PORT": "31000",
-    "DE_PROMETHEUS_PORT": "31090",
-    "DE_PUSHGATEWAY_PORT": "31091",
-}
 
-
-@pytest.fixture(scope="module")
-def private_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """os.environ pointing the launcher at a fresh state folder and the private ports."""
-    state = tmp_path_factory.mktemp("state")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DE_STATE_DIR", str(state))
-        for key, value in PRIVATE_PORTS.items():
-            mp.setenv(key, value)
-        for service in registry.services().values():
-            mp.delenv(service.env_var, raising=False)
-        try:
-            yield state
-        finally:
-            # Safety net: whatever a failed test left running in this state folder goes down.
-            for service in registry.services().values():
-                with contextlib.suppress(base.ServiceError):
-                    base.down(service)
-            # A cluster the postgres user could not keep under the private state folder.
-            home = postgres.pg_home(base.runtime(postgres.SERVICE))
-            if not home.is_relative_to(state):
-                shutil.rmtree(home, ignore_errors=True)
+def free_ports(names: Sequence[str]) -> dict[str, str]:
+    """One port per env var that nothing listens on now (picked by the OS, so no team collisions)."""
+    with contextlib.ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in names]
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return {name: str(sock.getsockname()[1]) for name, sock in zip(names, socks, strict=True)}
 
 
 def processes_mentioning(needle: str) -> list[int]:
@@ -63,15 +50,105 @@ def processes_mentioning(needle: str) -> list[int]:
     return found
 
 
-@pytest.fixture
-def assert_gone() -> Callable[[Sequence[int], Sequence[int], Sequence[str]], None]:
-    """Check: no recorded pid alive, no port listening, no process referring to the folders."""
+@pytest.fixture(scope="module")
+def services() -> list[str]:
+    """The services a test module starts; a module overrides this (requirements are added)."""
+    return []
 
-    def check(pids: Sequence[int], ports: Sequence[int], folders: Sequence[str]) -> None:
+
+@pytest.fixture(scope="module")
+def stack(services: list[str]) -> list[base.Service]:
+    """The module's services plus what they require, in start order."""
+    return registry.with_requirements(services)
+
+
+@pytest.fixture(scope="module")
+def isolated(
+    tmp_path_factory: pytest.TempPathFactory, stack: list[base.Service]
+) -> Iterator[dict[str, str]]:
+    """DE_STATE_DIR and every stack port as env vars (os.environ, so subprocesses get them too)."""
+    state = tmp_path_factory.mktemp("state")
+    port_vars = [base.port_env_var(s.name, port) for s in stack for port in s.ports]
+    env = {"DE_STATE_DIR": str(state), **free_ports(port_vars)}
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in env.items():
+            mp.setenv(key, value)
+        for service in registry.services().values():
+            mp.delenv(service.env_var, raising=False)
+        try:
+            yield env
+        finally:
+            # Safety net: whatever a failed test left running in this state folder goes down.
+            for service in reversed(registry.services().values()):
+                with contextlib.suppress(base.ServiceError):
+                    base.down(service)
+            if postgres.SERVICE in stack:
+                # A cluster the postgres user could not keep under the private state folder.
+                home = postgres.pg_home(base.runtime(postgres.SERVICE))
+                if not home.is_relative_to(state):
+                    shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def state_dir(isolated: dict[str, str]) -> Path:
+    """The module's private state folder."""
+    return Path(isolated["DE_STATE_DIR"])
+
+
+@pytest.fixture(scope="module")
+def ports(isolated: dict[str, str]) -> dict[str, int]:
+    """The module's private ports by env var, e.g. ports["DE_KAFKA_PORT"]."""
+    return {key: int(value) for key, value in isolated.items() if key != "DE_STATE_DIR"}
+
+
+@pytest.fixture(scope="module")
+def started(isolated: dict[str, str], stack: list[base.Service]) -> Iterator[dict[str, str]]:
+    """Every stack service up (requirements first) for the module: name -> URL; down afterwards."""
+    urls: dict[str, str] = {}
+    try:
+        for service in stack:
+            urls[service.name] = base.up(service)
+        yield urls
+    finally:
+        for service in reversed(stack):
+            base.down(service)
+
+
+@pytest.fixture
+def down_leaves_nothing(
+    stack: list[base.Service], ports: dict[str, int]
+) -> Callable[..., list[int]]:
+    """`down_leaves_nothing(*folders)`: down every stack service (last started first), each of
+    which was running; then no recorded pid is alive, no stack port listens, no record is left and
+    no process mentions a service's state folder (or `folders`). Returns the stopped pids."""
+
+    def check(*folders: str) -> list[int]:
+        pids = [p for s in stack for p in base.status(s).pids]
         assert pids, "nothing was recorded"
+        for service in reversed(stack):
+            assert base.down(service), service.name
         assert [p for p in pids if base.pid_alive(p)] == []
-        assert [p for p in ports if base.port_listening(p)] == []
-        for folder in folders:
+        assert [p for p in ports.values() if base.port_listening(p)] == []
+        state_dirs = [base.runtime(s).state_dir for s in stack]
+        assert [d.name for d in state_dirs if (d / "service.json").exists()] == []
+        for folder in [*map(str, state_dirs), *folders]:
             assert processes_mentioning(folder) == [], folder
+        return pids
 
     return check
+
+
+@pytest.fixture(scope="session")
+def cli() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """`cli(*args)`: run `python -m de_common.services ARGS` with os.environ; its captured result."""
+
+    def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "de_common.services", *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    return run

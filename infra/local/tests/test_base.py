@@ -26,7 +26,7 @@ def _service(script: str, ready: bool = False, timeout: float = 10.0) -> base.Se
     )
 
 
-def test_process_dying_during_startup_reports_the_log_tail(private_state: Path) -> None:
+def test_process_dying_during_startup_reports_the_log_tail(isolated: dict[str, str]) -> None:
     service = _service("import sys; print('boom: bad config line 7', flush=True); sys.exit(3)")
     with pytest.raises(base.ServiceError, match="exited during startup") as err:
         base.up(service)
@@ -34,7 +34,7 @@ def test_process_dying_during_startup_reports_the_log_tail(private_state: Path) 
     assert not base.status(service).running
 
 
-def test_never_ready_times_out_and_stops_the_process(private_state: Path) -> None:
+def test_never_ready_times_out_and_stops_the_process(isolated: dict[str, str]) -> None:
     service = _service(
         "import time; print('starting slowly', flush=True); time.sleep(600)", timeout=2
     )
@@ -53,7 +53,9 @@ def test_never_ready_times_out_and_stops_the_process(private_state: Path) -> Non
     assert leftovers == []
 
 
-def test_port_env_override_and_offset(private_state: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_port_env_override_and_offset(
+    isolated: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     service = _service("pass")
     monkeypatch.setenv("DE_PORT_OFFSET", "7")
     assert base.runtime(service).port() == 31999 + 7
@@ -64,7 +66,7 @@ def test_port_env_override_and_offset(private_state: Path, monkeypatch: pytest.M
         base.runtime(service)
 
 
-def test_a_recycled_pid_is_never_signalled(private_state: Path) -> None:
+def test_a_recycled_pid_is_never_signalled(isolated: dict[str, str]) -> None:
     """A record whose pid now belongs to another process (after a reboot) is not ours to stop."""
     import json
     import subprocess

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
-import socket
 import subprocess
-import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -15,61 +12,23 @@ from de_common.services import base, registry
 
 pytestmark = pytest.mark.integration
 
-# Private ports picked at run time: tests must never stop (or collide with) anyone's instances.
-PORT_VARS = [
-    "DE_HDFS_RPC",
-    "DE_HDFS_HTTP",
-    "DE_HDFS_DATANODE_HTTP",
-    "DE_HDFS_DATANODE",
-    "DE_HDFS_DATANODE_IPC",
-    "DE_HDFS_DATANODE_PROXY",
-]
-
-
-def free_ports(names: list[str]) -> dict[str, str]:
-    """One port per env var that nothing listens on now (picked by the OS, so no team collisions)."""
-    with contextlib.ExitStack() as stack:
-        socks = [stack.enter_context(socket.socket()) for _ in names]
-        for sock in socks:
-            sock.bind(("127.0.0.1", 0))
-        return {name: str(sock.getsockname()[1]) for name, sock in zip(names, socks, strict=True)}
+Cli = Callable[..., subprocess.CompletedProcess[str]]
 
 
 @pytest.fixture(scope="module")
-def isolated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """A private state folder and ports for this module, in os.environ and for subprocesses."""
-    env = {"DE_STATE_DIR": str(tmp_path_factory.mktemp("state")), **free_ports(PORT_VARS)}
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in env.items():
-            mp.setenv(key, value)
-        mp.delenv("DE_HDFS_URL", raising=False)
-        yield env
+def services() -> list[str]:
+    return ["hdfs"]
 
 
 @pytest.fixture(scope="module")
-def hdfs_url(isolated: dict[str, str]) -> Iterator[str]:
-    service = registry.get("hdfs")
-    url = base.up(service)
-    try:
-        yield url
-    finally:
-        base.down(service)
+def hdfs_url(started: dict[str, str]) -> str:
+    return started["hdfs"]
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "de_common.services", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def test_write_and_read_through_webhdfs(hdfs_url: str, isolated: dict[str, str]) -> None:
+def test_write_and_read_through_webhdfs(hdfs_url: str, ports: dict[str, int]) -> None:
     from hdfs import InsecureClient
 
-    assert hdfs_url == f"http://127.0.0.1:{isolated['DE_HDFS_HTTP']}"
+    assert hdfs_url == f"http://127.0.0.1:{ports['DE_HDFS_HTTP']}"
     client = InsecureClient(hdfs_url, user="root")
     folder = f"/t/{uuid.uuid4().hex[:10]}"
     payload = "id,name\n" + "".join(f"{i},name-{i}\n" for i in range(1000))
@@ -81,36 +40,29 @@ def test_write_and_read_through_webhdfs(hdfs_url: str, isolated: dict[str, str])
     assert client.status(f"{folder}/rows.csv")["length"] == len(payload.encode())
 
 
-def test_hdfs_dfs_sees_the_same_files(hdfs_url: str) -> None:
+def test_hdfs_dfs_sees_the_same_files(hdfs_url: str, cli: Cli) -> None:
     from hdfs import InsecureClient
 
     folder = f"/dfs/{uuid.uuid4().hex[:10]}"
     InsecureClient(hdfs_url, user="root").write(f"{folder}/a.txt", data=b"hello hdfs\n")
-    listed = _cli("hdfs-dfs", "-ls", folder)
+    listed = cli("hdfs-dfs", "-ls", folder)
     assert listed.returncode == 0, listed.stderr
     assert f"{folder}/a.txt" in listed.stdout
-    cat = _cli("hdfs-dfs", "-cat", f"{folder}/a.txt")
+    cat = cli("hdfs-dfs", "-cat", f"{folder}/a.txt")
     assert cat.returncode == 0, cat.stderr
     assert cat.stdout == "hello hdfs\n"
-    missing = _cli("hdfs-dfs", "-ls", f"{folder}/nope")
+    missing = cli("hdfs-dfs", "-ls", f"{folder}/nope")
     assert missing.returncode != 0
 
 
 def test_files_survive_restart_and_down_leaves_no_process_or_port(
-    hdfs_url: str, isolated: dict[str, str]
+    hdfs_url: str, down_leaves_nothing: Callable[..., list[int]]
 ) -> None:
     from hdfs import InsecureClient
 
-    service = registry.get("hdfs")
     InsecureClient(hdfs_url, user="root").write("/keep/me.txt", data=b"kept", overwrite=True)
-    pids = base.status(service).pids
-    assert pids
+    down_leaves_nothing()
 
-    assert base.down(service)
-    assert not any(base.pid_alive(p) for p in pids)
-    for var in PORT_VARS:
-        assert not base.port_listening(int(isolated[var])), var
-
-    base.up(service)
+    base.up(registry.get("hdfs"))
     with InsecureClient(hdfs_url, user="root").read("/keep/me.txt") as reader:
         assert reader.read() == b"kept"

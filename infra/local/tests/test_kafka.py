@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import socket
 import subprocess
-import sys
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
@@ -17,52 +12,21 @@ from de_common.services import base, registry
 
 pytestmark = pytest.mark.integration
 
-# Private ports picked at run time: tests must never stop (or collide with) anyone's instances.
-PORT_VARS = ["DE_KAFKA_PORT", "DE_KAFKA_CONTROLLER"]
-
-
-def free_ports(names: list[str]) -> dict[str, str]:
-    """One port per env var that nothing listens on now (picked by the OS, so no team collisions)."""
-    with contextlib.ExitStack() as stack:
-        socks = [stack.enter_context(socket.socket()) for _ in names]
-        for sock in socks:
-            sock.bind(("127.0.0.1", 0))
-        return {name: str(sock.getsockname()[1]) for name, sock in zip(names, socks, strict=True)}
+Cli = Callable[..., subprocess.CompletedProcess[str]]
 
 
 @pytest.fixture(scope="module")
-def isolated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """A private state folder and ports for this module, in os.environ and for subprocesses."""
-    env = {"DE_STATE_DIR": str(tmp_path_factory.mktemp("state")), **free_ports(PORT_VARS)}
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in env.items():
-            mp.setenv(key, value)
-        mp.delenv("DE_KAFKA_BOOTSTRAP", raising=False)
-        yield env
+def services() -> list[str]:
+    return ["kafka"]
 
 
 @pytest.fixture(scope="module")
-def kafka(isolated: dict[str, str]) -> Iterator[str]:
-    service = registry.get("kafka")
-    url = base.up(service)
-    try:
-        yield url
-    finally:
-        base.down(service)
+def kafka(started: dict[str, str]) -> str:
+    return started["kafka"]
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "de_common.services", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def test_up_reports_loopback_bootstrap_and_ready(kafka: str, isolated: dict[str, str]) -> None:
-    assert kafka == f"127.0.0.1:{isolated['DE_KAFKA_PORT']}"
+def test_up_reports_loopback_bootstrap_and_ready(kafka: str, ports: dict[str, int]) -> None:
+    assert kafka == f"127.0.0.1:{ports['DE_KAFKA_PORT']}"
     st = base.status(registry.get("kafka"))
     assert st.running and st.ready and st.pids
 
@@ -117,34 +81,32 @@ def test_auto_create_is_off(kafka: str) -> None:
     assert topic not in AdminClient({"bootstrap.servers": kafka}).list_topics(timeout=10).topics
 
 
-def test_kafka_tool_lists_topics(kafka: str) -> None:
+def test_kafka_tool_lists_topics(kafka: str, cli: Cli) -> None:
     from confluent_kafka.admin import AdminClient, NewTopic
 
     topic = f"listed_{uuid.uuid4().hex[:8]}"
     admin = AdminClient({"bootstrap.servers": kafka})
     admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(30)
-    proc = _cli("kafka-tool", "kafka-topics", "--bootstrap-server", kafka, "--list")
+    proc = cli("kafka-tool", "kafka-topics", "--bootstrap-server", kafka, "--list")
     assert proc.returncode == 0, proc.stderr
     assert topic in proc.stdout.split()
 
 
-def test_kafka_tool_rejects_unknown_tool(isolated: dict[str, str]) -> None:
-    proc = _cli("kafka-tool", "kafka-nonsense")
+def test_kafka_tool_rejects_unknown_tool(isolated: dict[str, str], cli: Cli) -> None:
+    proc = cli("kafka-tool", "kafka-nonsense")
     assert proc.returncode == 2
     assert "kafka-topics" in proc.stderr
 
 
-def test_up_reuses_and_down_leaves_no_process_or_port(kafka: str, isolated: dict[str, str]) -> None:
+def test_up_reuses_and_down_leaves_no_process_or_port(
+    kafka: str, down_leaves_nothing: Callable[..., list[int]]
+) -> None:
     service = registry.get("kafka")
     before = base.status(service).pids
     assert base.up(service) == kafka
     assert base.status(service).pids == before  # reused, not restarted
 
-    assert base.down(service)
-    assert not any(base.pid_alive(p) for p in before)
-    for var in PORT_VARS:
-        assert not base.port_listening(int(isolated[var])), var
-    assert not (Path(os.environ["DE_STATE_DIR"]) / "kafka" / "service.json").exists()
+    down_leaves_nothing()
     # Data survives a restart (the storage is formatted once).
     base.up(service)
     assert base.status(service).ready

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
@@ -13,14 +12,18 @@ from de_common.testing import s3_client
 
 pytestmark = pytest.mark.integration
 
-PORT = 31000
-Gone = Callable[[Sequence[int], Sequence[int], Sequence[str]], None]
+
+@pytest.fixture(scope="module")
+def services() -> list[str]:
+    return ["moto"]
 
 
-def test_s3_and_kinesis_round_trip_then_down(private_state: Path, assert_gone: Gone) -> None:
+def test_s3_and_kinesis_round_trip_then_down(
+    started: dict[str, str], ports: dict[str, int], down_leaves_nothing: Callable[..., list[int]]
+) -> None:
     service = registry.get("moto")
-    endpoint = base.up(service)
-    assert endpoint == f"http://127.0.0.1:{PORT}"
+    endpoint = started["moto"]
+    assert endpoint == f"http://127.0.0.1:{ports['DE_MOTO_PORT']}"
 
     s3 = s3_client(endpoint)
     s3.create_bucket(Bucket="roundtrip")
@@ -46,5 +49,4 @@ def test_s3_and_kinesis_round_trip_then_down(private_state: Path, assert_gone: G
 
     first = base.status(service)
     assert base.up(service) == endpoint and base.status(service).pids == first.pids
-    assert base.down(service)
-    assert_gone(first.pids, [PORT], [str(private_state / "moto")])
+    down_leaves_nothing()

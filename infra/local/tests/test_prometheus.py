@@ -3,20 +3,24 @@ visible through a Prometheus query with its own job label (honor_labels), then b
 
 from __future__ import annotations
 
+import json
+import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import requests
 from prometheus_client import CollectorRegistry, Gauge, push_to_gateway, start_http_server
 
-from de_common.services import base, prometheus, registry
+from de_common.services import prometheus
 
 pytestmark = pytest.mark.integration
 
-PROM, GATEWAY = 31090, 31091
-Gone = Callable[[Sequence[int], Sequence[int], Sequence[str]], None]
+
+@pytest.fixture(scope="module")
+def services() -> list[str]:
+    return ["pushgateway", "prometheus"]
 
 
 def _query(url: str, promql: str, timeout: float = 30.0) -> list[dict[str, object]]:
@@ -31,11 +35,14 @@ def _query(url: str, promql: str, timeout: float = 30.0) -> list[dict[str, objec
         time.sleep(0.5)
 
 
-def test_scrape_registered_target_and_pushgateway(private_state: Path, assert_gone: Gone) -> None:
-    gateway_service, prom_service = registry.get("pushgateway"), registry.get("prometheus")
-    gateway = base.up(gateway_service)
-    prom = base.up(prom_service)
-    assert (gateway, prom) == (f"http://127.0.0.1:{GATEWAY}", f"http://127.0.0.1:{PROM}")
+def test_scrape_registered_target_and_pushgateway(
+    started: dict[str, str], ports: dict[str, int], down_leaves_nothing: Callable[..., list[int]]
+) -> None:
+    gateway, prom = started["pushgateway"], started["prometheus"]
+    assert (gateway, prom) == (
+        f"http://127.0.0.1:{ports['DE_PUSHGATEWAY_PORT']}",
+        f"http://127.0.0.1:{ports['DE_PROMETHEUS_PORT']}",
+    )
 
     # A real exporter on an ephemeral loopback port, registered as a scrape target.
     exporter_registry = CollectorRegistry()
@@ -62,31 +69,15 @@ def test_scrape_registered_target_and_pushgateway(private_state: Path, assert_go
     rules = requests.get(f"{prom}/api/v1/rules", timeout=5).json()["data"]["groups"]
     assert "ScrapeTargetDown" in [r["name"] for g in rules for r in g["rules"]]
 
-    pids = base.status(prom_service).pids + base.status(gateway_service).pids
-    assert base.down(prom_service) and base.down(gateway_service)
-    assert_gone(pids, [PROM, GATEWAY], [str(private_state / "prometheus")])
+    down_leaves_nothing()
 
 
-def test_register_target_cli_writes_file_sd(private_state: Path) -> None:
-    import json
-    import subprocess
-    import sys
-
-    proc = subprocess.run(
-        [sys.executable, "-m", "de_common.services", "register-target", "cli_job", "127.0.0.1:9"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+def test_register_target_cli_writes_file_sd(
+    state_dir: Path, cli: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    proc = cli("register-target", "cli_job", "127.0.0.1:9", timeout=60)
     assert proc.returncode == 0, proc.stderr
-    written = json.loads((private_state / "prometheus" / "targets" / "cli_job.json").read_text())
+    written = json.loads((state_dir / "prometheus" / "targets" / "cli_job.json").read_text())
     assert written == [{"targets": ["127.0.0.1:9"], "labels": {"job": "cli_job"}}]
-    bad = subprocess.run(
-        [sys.executable, "-m", "de_common.services", "register-target", "only_job"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    bad = cli("register-target", "only_job", timeout=60)
     assert bad.returncode == 2 and "usage" in bad.stderr

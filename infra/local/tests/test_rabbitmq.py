@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import pika
@@ -12,14 +12,18 @@ from de_common.services import base, rabbitmq, registry
 
 pytestmark = pytest.mark.integration
 
-AMQP, DIST, EPMD = 31672, 31673, 31369
-Gone = Callable[[Sequence[int], Sequence[int], Sequence[str]], None]
+
+@pytest.fixture(scope="module")
+def services() -> list[str]:
+    return ["rabbitmq"]
 
 
-def test_up_publish_consume_vhost_down(private_state: Path, assert_gone: Gone) -> None:
+def test_up_publish_consume_vhost_down(
+    started: dict[str, str], ports: dict[str, int], down_leaves_nothing: Callable[..., list[int]]
+) -> None:
     service = registry.get("rabbitmq")
-    url = base.up(service)
-    assert url == f"amqp://guest:guest@127.0.0.1:{AMQP}/%2F"
+    url = started["rabbitmq"]
+    assert url == f"amqp://guest:guest@127.0.0.1:{ports['DE_RABBITMQ_AMQP_PORT']}/%2F"
 
     conn = pika.BlockingConnection(pika.URLParameters(url))
     try:
@@ -54,15 +58,14 @@ def test_up_publish_consume_vhost_down(private_state: Path, assert_gone: Gone) -
     assert base.up(service) == url and base.status(service).pids == first.pids
     # The node and its epmd are both recorded and both stopped.
     assert len(first.pids) >= 2
-    assert base.down(service)
-    assert_gone(first.pids, [AMQP, DIST, EPMD], [str(private_state / "rabbitmq")])
+    down_leaves_nothing()
 
 
-def test_only_loopback_listeners(private_state: Path) -> None:
+def test_only_loopback_listeners(isolated: dict[str, str], ports: dict[str, int]) -> None:
     service = registry.get("rabbitmq")
     base.up(service)
     try:
-        for port in (AMQP, DIST, EPMD):
+        for port in ports.values():
             assert base.listeners(port), port
             assert not _listening_on_wildcard(port), port
     finally:

@@ -6,18 +6,15 @@ pyspark is not a de-common dependency, so the check runs in the pinned pyspark o
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import socket
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import de_common
-from de_common.services import base, hive, jvm, registry
+from de_common.services import base, hive, jvm
 
 pytestmark = pytest.mark.integration
 
@@ -45,44 +42,15 @@ print(json.dumps({
 spark.stop()
 """
 
-# Private ports picked at run time: tests must never stop (or collide with) anyone's instances.
-PORT_VARS = [
-    "DE_HDFS_RPC",
-    "DE_HDFS_HTTP",
-    "DE_HDFS_DATANODE_HTTP",
-    "DE_HDFS_DATANODE",
-    "DE_HDFS_DATANODE_IPC",
-    "DE_HDFS_DATANODE_PROXY",
-]
 
-
-def free_ports(names: list[str]) -> dict[str, str]:
-    """One port per env var that nothing listens on now (picked by the OS, so no team collisions)."""
-    with contextlib.ExitStack() as stack:
-        socks = [stack.enter_context(socket.socket()) for _ in names]
-        for sock in socks:
-            sock.bind(("127.0.0.1", 0))
-        return {name: str(sock.getsockname()[1]) for name, sock in zip(names, socks, strict=True)}
+@pytest.fixture(scope="module")
+def services() -> list[str]:
+    return ["hdfs"]
 
 
 @pytest.fixture(scope="module")
-def isolated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    env = {"DE_STATE_DIR": str(tmp_path_factory.mktemp("state")), **free_ports(PORT_VARS)}
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in env.items():
-            mp.setenv(key, value)
-        mp.delenv("DE_HDFS_URL", raising=False)
-        yield env
-
-
-@pytest.fixture(scope="module")
-def hdfs_up(isolated: dict[str, str]) -> Iterator[str]:
-    service = registry.get("hdfs")
-    base.up(service)
-    try:
-        yield f"hdfs://127.0.0.1:{isolated['DE_HDFS_RPC']}"
-    finally:
-        base.down(service)
+def hdfs_up(started: dict[str, str], ports: dict[str, int]) -> str:
+    return f"hdfs://127.0.0.1:{ports['DE_HDFS_RPC']}"
 
 
 @pytest.fixture(scope="module")

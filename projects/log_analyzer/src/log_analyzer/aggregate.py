@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -78,8 +78,9 @@ class Aggregate:
     bot_requests: int = 0
     # minute (epoch // 60) -> [requests, 4xx, 5xx, bytes]
     minutes: dict[int, list[int]] = field(default_factory=dict)
-    # day (epoch // 86400) -> 64-bit hashes of ip + user agent (exact distinct count)
-    visitors: dict[int, np.ndarray] = field(default_factory=dict)
+    # day (epoch // 86400) -> 64-bit hashes of ip + user agent (exact distinct count); the
+    # first array is sorted and unique, later ones are pending until compaction
+    visitors: dict[int, list[np.ndarray]] = field(default_factory=dict)
     # hour (epoch // 3600) -> {duration in whole ms: requests}
     latency: dict[int, Counter[int]] = field(default_factory=dict)
     timed_requests: int = 0
@@ -141,7 +142,7 @@ class Aggregate:
         ua_i = ua.indices.to_numpy().astype(np.int64)
         d0 = int(day.min())
         key = ((day - d0) << 42) | (ip_i << 21) | ua_i
-        uniq = np.unique(key)
+        uniq = np.sort(pc.unique(pa.array(key)).to_numpy())
         h_ip = _hash_strings(ip.dictionary)
         h_ua = _hash_strings(ua.dictionary)
         with np.errstate(over="ignore"):
@@ -150,10 +151,25 @@ class Aggregate:
                 + h_ua[uniq & 0x1FFFFF]
             )
         days = (uniq >> 42) + d0
-        for d in np.unique(days):
-            new = np.unique(hashes[days == d])
-            old = self.visitors.get(int(d))
-            self.visitors[int(d)] = new if old is None else np.union1d(old, new)
+        for d in np.unique(days).tolist():
+            self._add_visitors(int(d), hashes[days == d])
+
+    def _add_visitors(self, day: int, new: np.ndarray) -> None:
+        parts = self.visitors.setdefault(day, [])
+        parts.append(new)
+        pending = sum(len(p) for p in parts[1:])
+        if pending > max(len(parts[0]), 1 << 18):
+            # amortised compaction: merge only when the pending parts outgrow the sorted base
+            self.visitors[day] = [np.unique(np.concatenate(parts))]
+
+    def visitor_counts(self) -> dict[int, int]:
+        """Exact distinct visitors per day (compacts the pending hash parts)."""
+        out = {}
+        for day, parts in self.visitors.items():
+            merged = np.unique(np.concatenate(parts))
+            self.visitors[day] = [merged]
+            out[day] = len(merged)
+        return out
 
     def _update_latency(self, t: pa.Table) -> None:
         dur = t["duration_ms"]
@@ -194,17 +210,24 @@ class Aggregate:
             else:
                 for i, v in enumerate(row):
                     mine_row[i] += v
-        for d, arr in o.visitors.items():
-            old = self.visitors.get(d)
-            self.visitors[d] = arr if old is None else np.union1d(old, arr)
+        for d, parts in o.visitors.items():
+            for part in parts:
+                self._add_visitors(d, part)
         for h, hist in o.latency.items():
             self.latency.setdefault(h, Counter()).update(hist)
         self.timed_requests += o.timed_requests
 
 
 def _hash_strings(values: pa.Array) -> np.ndarray:
-    hashed: np.ndarray = pd.util.hash_array(values.to_numpy(zero_copy_only=False).astype(object))
-    return hashed
+    # keyed-free blake2b: the same 64 bits in every process and run, so worker results merge
+    return np.fromiter(
+        (
+            int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(), "little")
+            for s in values.to_pylist()
+        ),
+        dtype=np.uint64,
+        count=len(values),
+    )
 
 
 def percentiles(hist: Counter[int], qs: tuple[float, ...]) -> dict[str, float]:

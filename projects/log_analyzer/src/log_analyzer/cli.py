@@ -6,11 +6,11 @@ import logging
 import os
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
-import pandas as pd
 
 from de_common.cli import Run, Summary, emit_summary, json_option, make_cli, pass_run, progress
 from de_common.errors import JobError, UserError
@@ -35,11 +35,11 @@ def _epoch(text: str | None, flag: str) -> int | None:
     if text is None:
         return None
     try:
-        ts = pd.Timestamp(text)
+        ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise UserError(f"{flag}: cannot read {text!r} as a date or time") from None
+        raise UserError(f"{flag}: cannot read {text!r} as an ISO 8601 date or time") from None
     if ts.tzinfo is None:
-        ts = ts.tz_localize("UTC")
+        ts = ts.replace(tzinfo=UTC)
     return int(ts.timestamp())
 
 
@@ -75,6 +75,7 @@ def run_analysis(
         block_size=s.block_size_mb << 20,
         max_line=s.max_line_bytes,
         workers=s.workers,
+        executor=s.executor,
         filters=filters,
         strip_query=s.strip_query,
         rejects_path=s.rejects_file,
@@ -161,7 +162,12 @@ _FORMAT = click.option("--format", "fmt", type=click.Choice(FORMAT_NAMES), help=
 @_FORMAT
 @click.option("--format-string", help="Nginx log_format ($var) or Apache LogFormat (%x) string.")
 @click.option("--column", "columns", multiple=True, help="CSV/JSON mapping FIELD=COLUMN.")
-@click.option("--workers", type=int, help="Processes (files or byte ranges are spread).")
+@click.option("--workers", type=int, help="Parallel workers over files and byte ranges.")
+@click.option(
+    "--executor",
+    type=click.Choice(["threads", "processes"]),
+    help="threads (default: Arrow releases the GIL, one heap) or processes.",
+)
 @click.option("--since", help="Only requests at or after this time (ISO 8601, UTC default).")
 @click.option("--until", help="Only requests before this time.")
 @click.option("--status", "status", help="Only these statuses, e.g. 404,5xx.")
@@ -183,6 +189,7 @@ def analyze_cmd(run: Run[LogAnalyzerSettings], inputs: tuple[str, ...], **kw: An
         format_string=kw["format_string"],
         columns=_columns(kw["columns"]),
         workers=kw["workers"],
+        executor=kw["executor"],
         top_n=kw["top_n"],
         granularity=kw["granularity"],
         rejects_file=kw["rejects_file"],

@@ -19,7 +19,8 @@ class LogAnalyzerSettings(Settings):
     format_string: str | None = None
     columns: dict[str, str] = Field(default_factory=dict)
     workers: int = Field(default=1, ge=1, le=64)
-    block_size_mb: int = Field(default=8, ge=1, le=256)
+    executor: Literal["threads", "processes"] = "threads"
+    block_size_mb: int = Field(default=4, ge=1, le=256)
     max_line_bytes: int = Field(default=1 << 20, ge=1024)
     top_n: int = Field(default=10, ge=1, le=10_000)
     granularity: Literal["auto", "minute", "hour"] = "auto"

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from log_analyzer.blocks import PREVIEW, Block, Reject
 from log_analyzer.formats import LogFormat, column_mapping
@@ -56,7 +57,7 @@ class Parsed:
     latin1_lines: int = 0
 
 
-def decode_block(data: bytes) -> tuple[pa.LargeStringArray, int]:
+def decode_block(data: bytes) -> tuple[pa.LargeStringArray, int, bytes]:
     """One string per line (newline kept), invalid UTF-8 lines decoded as latin-1."""
     latin1 = 0
     try:
@@ -80,7 +81,7 @@ def decode_block(data: bytes) -> tuple[pa.LargeStringArray, int]:
     arr = pa.LargeStringArray.from_buffers(
         len(ends), pa.py_buffer(offsets), pa.py_buffer(data), null_count=0
     )
-    return arr, latin1
+    return arr, latin1, data
 
 
 def _why(line: bytes, fmt: LogFormat) -> str:
@@ -97,8 +98,11 @@ def parse_block(block: Block, opts: ParseOptions) -> Parsed:
     rejects = list(block.rejects)
     if not block.data:
         return Parsed(SCHEMA.empty_table(), rejects)
-    lines, latin1 = decode_block(block.data)
-    if opts.fmt.kind == "regex":
+    lines, latin1, data = decode_block(block.data)
+    fast = _fields_fast(data, len(lines), opts.fmt) if opts.fmt.name in FAST_COLUMNS else None
+    if fast is not None:
+        fields, matched = fast
+    elif opts.fmt.kind == "regex":
         fields, matched = _fields_regex(lines, opts.fmt)
     elif opts.fmt.kind == "csv":
         fields, matched = _fields_csv(lines, opts)
@@ -123,6 +127,79 @@ def parse_block(block: Block, opts: ParseOptions) -> Parsed:
             rejects.append(Reject(block.first_line + idx, reasons[idx], text))
         table = table.filter(pa.array(keep))
     return Parsed(table, rejects, latin1)
+
+
+_CLF = ("ip", "ident", "user", "t1", "t2", "request", "status", "bytes")
+FAST_COLUMNS: dict[str, tuple[str, ...]] = {
+    "common": _CLF,
+    "common_rt": (*_CLF, "duration"),
+    "combined": (*_CLF, "referer", "ua"),
+    "combined_rt": (*_CLF, "referer", "ua", "duration"),
+    "vhost_combined": ("vhost", *_CLF, "referer", "ua"),
+    "vhost_combined_rt": ("vhost", *_CLF, "referer", "ua", "duration"),
+}
+
+
+def _fields_fast(
+    data: bytes, n_lines: int, fmt: LogFormat
+) -> tuple[dict[str, pa.Array], pa.Array] | None:
+    """The built-in formats split as space-delimited, quoted CSV by Arrow's C++ reader.
+
+    Several times faster than the regex, and only trusted when every line became exactly one
+    row of the right width; otherwise (odd quoting, CR bytes, short rows) the caller falls back
+    to the regex, which also names the bad lines.
+    """
+    if b"\r" in data or b'\\"' in data:
+        return None
+    names = FAST_COLUMNS[fmt.name]
+
+    bad: list[object] = []
+
+    def bail(row: object) -> str:
+        bad.append(row)
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(
+                column_names=list(names), use_threads=False, block_size=max(1 << 20, len(data) + 1)
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=" ",
+                quote_char='"',
+                escape_char=False,
+                double_quote=False,
+                newlines_in_values=False,
+                ignore_empty_lines=False,
+                invalid_row_handler=bail,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.large_string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid:
+        return None
+    if bad or table.num_rows != n_lines:
+        return None
+    cols = {name: table[name].combine_chunks() for name in names}
+    t1, t2 = cols.pop("t1"), cols.pop("t2")
+    ok = pc.and_(
+        pc.match_substring_regex(t1, r"^\[[^\]]+$"), pc.match_substring_regex(t2, r"^[^\]]*\]$")
+    )
+    ok = pc.and_(ok, pc.match_substring_regex(cols["status"], r"^\d{3}$"))
+    ok = pc.and_(ok, pc.match_substring_regex(cols["bytes"], r"^(\d+|-)$"))
+    ok = pc.and_(ok, pc.not_equal(cols["ip"], ""))
+    if "duration" in cols:
+        ok = pc.and_(ok, pc.match_substring_regex(cols["duration"], r"^(\d+(\.\d+)?|-)$"))
+    cols["time"] = pc.binary_join_element_wise(
+        pc.utf8_slice_codeunits(t1, 1),
+        pc.utf8_slice_codeunits(t2, 0, -1),
+        pa.scalar(" ", pa.large_string()),
+    )
+    return cols, ok
 
 
 def _why_other(line: bytes) -> str:
@@ -206,6 +283,8 @@ def parse_times(values: pa.Array) -> pa.Array:
     out = np.asarray(out, dtype="float64")
     missing = np.flatnonzero(np.isnan(out))
     if len(missing):
+        import pandas as pd  # only CSV/JSON logs with ISO or epoch times need it; it is slow to import
+
         rest = pd.Series(pc.take(uniq, pa.array(missing)).to_pylist(), dtype=object)
         rest = rest.str.strip().str.strip("[]")
         clf = pd.to_datetime(rest, format=_CLF_TIME, utc=True, errors="coerce")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import os
 import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,9 +46,10 @@ class Options:
     format_name: str = "auto"
     format_string: str | None = None
     column_overrides: dict[str, str] = field(default_factory=dict)
-    block_size: int = 8 << 20
+    block_size: int = 4 << 20
     max_line: int = 1 << 20
     workers: int = 1
+    executor: str = "threads"  # threads | processes
     filters: Filters = field(default_factory=Filters)
     strip_query: bool = True
     rejects_path: Path | None = None
@@ -285,7 +287,15 @@ def _execute(
         for u in units:
             yield run_unit(u, opts, spool, parts, on_bytes)
         return
-    with ProcessPoolExecutor(max_workers=opts.workers) as pool:
+    pool: Executor
+    if opts.executor == "threads":
+        # Arrow's kernels (the regex above all) release the GIL, so threads share one heap
+        pool = ThreadPoolExecutor(max_workers=opts.workers)
+    else:
+        # spawn, not fork: forking a process that already runs Arrow's thread pools can deadlock
+        ctx = multiprocessing.get_context("spawn")
+        pool = ProcessPoolExecutor(max_workers=opts.workers, mp_context=ctx)
+    with pool:
         futures = [pool.submit(run_unit, u, opts, spool, parts) for u in units]
         for u, f in zip(units, futures, strict=True):
             r = f.result()

@@ -109,7 +109,7 @@ def build_report(agg: Aggregate, top_n: int = 10, granularity: str = "auto") -> 
             "top_bots": bots_top,
         },
         "unique_visitors_per_day": {
-            iso(d * 86400)[:10]: len(h) for d, h in sorted(agg.visitors.items())
+            iso(d * 86400)[:10]: n for d, n in sorted(agg.visitor_counts().items())
         },
         "unique_visitors_method": "exact: distinct 64-bit hashes of ip + user agent per UTC day",
     }

@@ -262,7 +262,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     rows = max(1000, int(FULL_ROWS * args.scale))
-    pandas_rows = args.pandas_rows or max(1000, min(200_000, rows // 25))
+    pandas_rows = args.pandas_rows or max(1000, min(100_000, rows // 50))
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "shared" / "src"))
     from de_common.services import resolve

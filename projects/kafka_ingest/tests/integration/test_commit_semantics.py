@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,6 +33,22 @@ def wait_for(predicate: Callable[[], bool], timeout_s: float = 60.0) -> None:
     while not predicate():
         assert time.monotonic() < deadline, "condition not reached in time"
         time.sleep(0.05)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def scrape(port: int) -> str:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as resp:
+            text: str = resp.read().decode()
+            return text
+    except OSError:
+        return ""
 
 
 def watermarks(root: Path, topic: str) -> int:
@@ -128,8 +146,14 @@ def test_sigterm_finishes_the_batch_commits_and_exits_cleanly(
     topic, dlq = topic_pair(2)
     env = cli_env(kafka_bootstrap, topic=topic, dlq_topic=dlq, group_id=f"g-{topic}")
     run_cli(["produce", "--generate", "3000"], env, tmp_path)
-    service = start_cli(["consume", "--output-dir", "out", "--batch-size", "200"], env, tmp_path)
+    port = free_port()
+    args = ["consume", "--output-dir", "out", "--batch-size", "200", "--metrics-port", str(port)]
+    service = start_cli(args, env, tmp_path)
     wait_for(lambda: watermarks(tmp_path / "out", topic) >= 2)
+    # A long-running consumer exposes its counters and per-partition lag while it runs.
+    wait_for(lambda: 'kafka_ingest_consumer_lag{partition="0"' in scrape(port))
+    metrics = scrape(port)
+    assert 'kafka_ingest_messages_total{outcome="consumed"}' in metrics
     time.sleep(1.0)
     service.send_signal(signal.SIGTERM)
     out, err = service.communicate(timeout=60)

@@ -57,7 +57,7 @@ class Parsed:
     latin1_lines: int = 0
 
 
-def decode_block(data: bytes) -> tuple[pa.LargeStringArray, int, bytes]:
+def decode_block(data: bytes) -> tuple[pa.LargeStringArray, int, bytes, np.ndarray]:
     """One string per line (newline kept), invalid UTF-8 lines decoded as latin-1."""
     latin1 = 0
     try:
@@ -81,7 +81,7 @@ def decode_block(data: bytes) -> tuple[pa.LargeStringArray, int, bytes]:
     arr = pa.LargeStringArray.from_buffers(
         len(ends), pa.py_buffer(offsets), pa.py_buffer(data), null_count=0
     )
-    return arr, latin1, data
+    return arr, latin1, data, offsets
 
 
 def _why(line: bytes, fmt: LogFormat) -> str:
@@ -98,10 +98,9 @@ def parse_block(block: Block, opts: ParseOptions) -> Parsed:
     rejects = list(block.rejects)
     if not block.data:
         return Parsed(SCHEMA.empty_table(), rejects)
-    lines, latin1, data = decode_block(block.data)
-    fast = _fields_fast(data, len(lines), opts.fmt) if opts.fmt.name in FAST_COLUMNS else None
-    if fast is not None:
-        fields, matched = fast
+    lines, latin1, data, offsets = decode_block(block.data)
+    if opts.fmt.name in FAST_COLUMNS:
+        fields, matched = _fields_mixed(lines, data, offsets, opts.fmt)
     elif opts.fmt.kind == "regex":
         fields, matched = _fields_regex(lines, opts.fmt)
     elif opts.fmt.kind == "csv":
@@ -138,6 +137,38 @@ FAST_COLUMNS: dict[str, tuple[str, ...]] = {
     "vhost_combined": ("vhost", *_CLF, "referer", "ua"),
     "vhost_combined_rt": ("vhost", *_CLF, "referer", "ua", "duration"),
 }
+
+
+MIN_FAST_LINES = 256
+
+
+def _fields_mixed(
+    lines: pa.LargeStringArray, data: bytes, offsets: np.ndarray, fmt: LogFormat
+) -> tuple[dict[str, pa.Array], pa.Array]:
+    """Fast path where it holds; halves around odd lines until they are few, then the regex."""
+    pieces: list[tuple[dict[str, pa.Array], pa.Array]] = []
+
+    def go(lo: int, hi: int) -> None:
+        if hi - lo >= MIN_FAST_LINES:
+            got = _fields_fast(data[offsets[lo] : offsets[hi]], hi - lo, fmt)
+            if got is not None:
+                pieces.append(got)
+                return
+            if hi - lo >= 2 * MIN_FAST_LINES:
+                mid = (lo + hi) // 2
+                go(lo, mid)
+                go(mid, hi)
+                return
+        pieces.append(_fields_regex(lines.slice(lo, hi - lo), fmt))
+
+    go(0, len(lines))
+    if len(pieces) == 1:
+        return pieces[0]
+    names = pieces[0][0].keys()
+    fields = {
+        n: pa.concat_arrays([pc.cast(f[n], pa.large_string()) for f, _ in pieces]) for n in names
+    }
+    return fields, pa.concat_arrays([m for _, m in pieces])
 
 
 def _fields_fast(

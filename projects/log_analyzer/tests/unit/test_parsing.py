@@ -141,3 +141,23 @@ def test_jsonl_with_broken_lines() -> None:
     (row,) = parsed.table.to_pylist()
     assert row["path"] == "/j" and row["status"] == 200
     assert [r.line for r in parsed.rejects] == [2, 3]
+
+
+def test_fast_path_and_regex_path_agree_around_bad_lines() -> None:
+    from dataclasses import replace
+
+    lines = [GOOD.replace(b"/p?x=1", b"/p%d" % i) for i in range(3000)]
+    lines[5] = b"junk line\n"
+    lines[1700] = GOOD.replace(b'"GET', b"GET")  # unbalanced quotes
+    lines[2999] = GOOD.replace(b"Mozilla/5.0", b'Moz \\"x\\"')  # escaped quote
+    data = b"".join(lines)
+    block = Block(data, 10, len(lines), len(data))
+    fast = parse_block(block, ParseOptions(BUILTIN["combined_rt"]))
+    slow = parse_block(block, ParseOptions(replace(BUILTIN["combined_rt"], name="regex-only")))
+    assert fast.table.equals(slow.table)
+    assert [(r.line, r.reason) for r in fast.rejects] == [
+        (15, "does not match the combined_rt format"),
+        (1710, "does not match the combined_rt format"),
+    ]
+    assert [r.line for r in slow.rejects] == [15, 1710]
+    assert fast.table.num_rows == 2998

@@ -315,6 +315,7 @@ def analyze(
     units, files = plan(opts, sources, fmt, entries)
     total = Aggregate()
     out = RunResult(total, 0, 0, 0, 0, 0, Counter(), [], fmt.name, [], None)
+    out.vanished.extend(f["path"] for f in files if f.get("event") == "vanished")
     base_lines: dict[int, int] = {}
     ends: dict[int, int] = {}
     lines_seen: dict[int, int] = {}

@@ -138,3 +138,19 @@ def test_demo_writes_every_output(tmp_path: Path) -> None:
     assert "<svg" in html and "http" not in html.split("<body>")[0]  # nothing fetched
     assert list((tmp_path / "d" / "parquet").glob("date=*/*.parquet"))
     assert (tmp_path / "d" / "csv" / "timeline.csv").exists()
+
+
+def test_unreachable_pushgateway_is_one_line_exit_1(tmp_path: Path) -> None:
+    f = tmp_path / "a.log"
+    f.write_bytes(LINE)
+    p = subprocess.run(
+        [sys.executable, "-m", "log_analyzer", "analyze", str(f), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        env={**os.environ, "LOG_ANALYZER_PUSHGATEWAY_URL": "http://127.0.0.1:9"},
+    )
+    assert p.returncode == 1
+    last = p.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: pushgateway unreachable at http://127.0.0.1:9")

@@ -143,3 +143,19 @@ def test_workers_over_byte_ranges_match_one_process(
     assert r1 == r2 == bad_at
     assert dict(one.agg.status) == dict(many.agg.status)
     assert one.agg.minutes == many.agg.minutes
+
+
+def test_file_that_disappears_before_it_is_read_is_named_not_fatal(tmp_path: Path) -> None:
+    from log_analyzer.formats import BUILTIN
+    from log_analyzer.pipeline import Unit, run_unit
+    from log_analyzer.sources import Source
+
+    gone = tmp_path / "gone.log"
+    unit = Unit(0, 0, Source(str(gone), ""), BUILTIN["combined"], None, 0, None, 1, False, False)
+    res = run_unit(unit, Options(), str(tmp_path), None)
+    assert res.vanished == str(gone) and res.lines == 0
+
+    kept = tmp_path / "kept.log"
+    kept.write_bytes(_lines(0, 10))
+    r = analyze([str(kept)], Options(format_name="combined"))
+    assert r.parsed == 10 and r.vanished == []

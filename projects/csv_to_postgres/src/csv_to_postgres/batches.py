@@ -33,6 +33,7 @@ class Batch:
     blank: int
     main_csv: bytes = b""
     suspects_csv: bytes = b""
+    main_rows: int = 0
     extra: dict[str, int] = field(default_factory=dict)
 
 
@@ -73,7 +74,7 @@ def make_batch(chunk: RawChunk, plan: Plan, tracker: KeyTracker) -> Batch:
     else:
         main = done.table
         suspects = done.table.slice(0, 0).append_column(LINE, pa.array([], pa.int64()))
-    batch = Batch(main, suspects, done.rejects, done.rows_read, done.blank)
+    batch = Batch(main, suspects, done.rejects, done.rows_read, done.blank, main_rows=main.num_rows)
     if plan.encode_csv:
         raw = (
             plan.verbatim_copy
@@ -86,6 +87,9 @@ def make_batch(chunk: RawChunk, plan: Plan, tracker: KeyTracker) -> Batch:
         batch.main_csv = chunk.data if raw else to_csv(main, plan.dialect.delimiter)
         batch.suspects_csv = to_csv(suspects)
         batch.extra["verbatim"] = int(raw)
+        # only the encoded bytes travel on: queued batches stay small
+        batch.main = batch.main.schema.empty_table()
+        batch.suspects = batch.suspects.schema.empty_table()
     return batch
 
 

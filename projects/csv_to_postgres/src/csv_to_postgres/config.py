@@ -56,7 +56,7 @@ class CsvToPostgresSettings(Settings):
 
     mode: Mode = "append"
     schema_change: SchemaChange = "fail"
-    chunk_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    chunk_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     executemany_batch: int = Field(default=5000, ge=1)
     sample_rows: int = Field(default=10_000, ge=10)
     max_reject_rate: float = Field(default=0.05, ge=0.0, le=1.0)

@@ -164,7 +164,7 @@ class _CopyReader:
                 if batch.suspects_csv:
                     self._spool.write(batch.suspects_csv)
                     self.suspect_bytes += len(batch.suspects_csv)
-                self.rows += batch.main.num_rows
+                self.rows += batch.main_rows
                 self._buf, self._pos = memoryview(batch.main_csv), 0
                 self.sent += 1
         except BaseException as exc:

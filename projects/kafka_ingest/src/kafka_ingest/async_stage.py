@@ -90,7 +90,7 @@ class AsyncPipeline:
             msgs: list[Message] = await self.loop.run_in_executor(
                 self.executor, batch.consumer.consume, batch.fetch_size(), CONSUME_TIMEOUT_S
             )
-            if msgs or not batch.assignment:
+            if msgs or not batch.ever_assigned:
                 idle_since = time.monotonic()
             for msg in msgs:
                 if not batch.check_error(msg):

@@ -92,6 +92,7 @@ class BatchConsumer:
         self.positions: dict[tuple[str, int], int] = {}
         self.stopping = threading.Event()
         self.assignment: set[tuple[str, int]] = set()
+        self.ever_assigned = False
         self.closing = False
         self.batch_started = time.monotonic()
 
@@ -102,6 +103,7 @@ class BatchConsumer:
         self._prepare(partitions)
         consumer.incremental_assign(partitions)
         self.assignment |= {(tp.topic, tp.partition) for tp in partitions}
+        self.ever_assigned = True
         log.info("assigned", extra={"partitions": [p.partition for p in partitions]})
 
     def _prepare(self, partitions: list[TopicPartition]) -> None:
@@ -299,8 +301,9 @@ class BatchConsumer:
     def should_stop(self, idle_since: float) -> bool:
         """A stop was asked for, a limit was reached, or the input is exhausted.
 
-        Idle time counts only while partitions are assigned: waiting for the group (a dead
-        member's session to expire, say) is not the input running dry.
+        Idle time counts from the first assignment on: waiting to join the group (a dead member's
+        session to expire, say) is not the input running dry; having nothing left after a
+        rebalance is.
         """
         if self.stopping.is_set():
             return True
@@ -309,7 +312,7 @@ class BatchConsumer:
         if self.at_end():
             return True
         idle = self.stop.idle_timeout_s
-        return idle is not None and bool(self.assignment) and time.monotonic() - idle_since >= idle
+        return idle is not None and self.ever_assigned and time.monotonic() - idle_since >= idle
 
     def run(self) -> ConsumeResult:
         """Loop until told to stop, then finish the batch, commit and close."""
@@ -317,7 +320,7 @@ class BatchConsumer:
         try:
             while not self.should_stop(idle_since):
                 msgs = self.consumer.consume(self.fetch_size(), CONSUME_TIMEOUT_S)
-                if msgs or not self.assignment:
+                if msgs or not self.ever_assigned:
                     idle_since = time.monotonic()
                 if msgs:
                     self.handle(msgs)
@@ -359,3 +362,4 @@ def assign_from(
             batch.positions[(topic, tp.partition)] = max(tp.offset, low)
     batch.consumer.assign(tps)
     batch.assignment = {(topic, p) for p in partitions}
+    batch.ever_assigned = True

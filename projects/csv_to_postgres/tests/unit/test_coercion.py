@@ -72,3 +72,5 @@ def test_limits_of_the_column_type_are_rejects_not_load_failures() -> None:
     assert bad == [False, True, False]
     _, bad = _run(["999.99", "1000.00", "-1000", "x"], "numeric", precision=5, scale=2)
     assert bad == [False, True, True, True]
+    _, bad = _run(["ok", "nul\x00inside"], "text")
+    assert bad == [False, True]

@@ -1,7 +1,7 @@
 """Benchmark: our producer and consume -> validate -> Parquet pipeline vs Kafka's own perf tools.
 
 Same broker, same run, same settings (acks=all, idempotence, lz4, linger.ms, batch.size), same 1 KiB
-JSON events. Run: `nox -s bench -- kafka_ingest [--scale 0.1]` (scale 1 = 1,000,000 messages).
+JSON events. Run: `nox -s bench -- kafka_ingest [--scale=0.1]` (scale 1 = 1,000,000 messages).
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def make_events(count: int) -> Path:
 
 
 def create_topics(server: str, *names: str) -> None:
-    admin = AdminClient({"bootstrap.servers": server})
+    admin = AdminClient({"bootstrap.servers": server, "log_level": 3})
     futures = admin.create_topics(
         [NewTopic(n, num_partitions=PARTITIONS, replication_factor=1) for n in names]
     )
@@ -74,7 +74,7 @@ def create_topics(server: str, *names: str) -> None:
 
 
 def delete_topics(server: str, names: list[str]) -> None:
-    admin = AdminClient({"bootstrap.servers": server})
+    admin = AdminClient({"bootstrap.servers": server, "log_level": 3})
     for future in admin.delete_topics(names, operation_timeout=60).values():
         try:
             future.result(timeout=60)

@@ -326,7 +326,8 @@ def parse_times(values: pa.Array) -> pa.Array:
         numeric = numeric.where(numeric < 1e11, numeric / 1000.0)  # epoch ms -> s
         secs = secs.astype("float64").fillna(np.floor(numeric))
         out[missing] = secs.to_numpy(dtype="float64")
-    resolved = pa.array(out, pa.float64(), from_pandas=True).cast(pa.int64(), safe=False)
+    bad = np.isnan(out)
+    resolved = pa.array(np.where(bad, 0, out).astype(np.int64), pa.int64(), mask=bad)
     return pc.take(resolved, encoded.indices)
 
 

@@ -29,7 +29,7 @@ from kafka_ingest.lag import group_lag
 from kafka_ingest.producer import produce as produce_items
 from kafka_ingest.replay import offsets_from_offset, offsets_from_time, parse_time
 from kafka_ingest.runner import run_consume, run_replay
-from kafka_ingest.sources import SourceItem, generate, open_source
+from kafka_ingest.sources import generate, open_source
 from kafka_ingest.telemetry import IngestMetrics, ingest_metrics
 from kafka_ingest.transactional import TransactionalPipe
 
@@ -452,6 +452,3 @@ def demo(run: Run[KafkaIngestSettings], events: int, as_json: bool, **flags: Any
 def main() -> None:
     """Console entry point."""
     cli()
-
-
-_ = (SourceItem, ensure_topic)

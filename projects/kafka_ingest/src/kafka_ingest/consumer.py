@@ -94,6 +94,7 @@ class BatchConsumer:
         self.assignment: set[tuple[str, int]] = set()
         self.ever_assigned = False
         self.closing = False
+        self._dlq_counted = 0
         self.batch_started = time.monotonic()
 
     # --- rebalance callbacks (run inside consume()) -------------------------------------------
@@ -255,8 +256,6 @@ class BatchConsumer:
         self.batch_started = time.monotonic()
         if self.commit_enabled and offsets:
             self._commit(offsets)
-
-    _dlq_counted = 0
 
     def _commit(self, offsets: list[TopicPartition]) -> None:
         try:

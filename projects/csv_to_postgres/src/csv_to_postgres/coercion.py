@@ -92,15 +92,6 @@ def _verbatim(raw: pa.Array, cleaned: pa.Array, col: ColumnSpec, rules: Cleaning
         return False
     if col.kind in ("date", "timestamp") and rules.date_formats.get(col.name):
         return False
-    if col.kind in ("float", "numeric") and rules.decimal not in ("", "."):
-        return False
-    numeric_kind = col.kind in ("float", "numeric", *INT_TYPES)
-    if (
-        numeric_kind
-        and rules.thousands
-        and pc.any(pc.match_substring(raw, rules.thousands)).as_py()
-    ):
-        return False
     if col.kind == "bool":
         tokens = {v.lower() for v in (*rules.true_values, *rules.false_values)}
         if not tokens <= PG_BOOLEANS:
@@ -138,21 +129,26 @@ def _texts(arr: pa.Array, col: ColumnSpec) -> ColumnResult:
     return ColumnResult(arr, None, fast=True)
 
 
-def _numbers_text(arr: pa.Array, rules: Cleaning) -> pa.Array:
-    if rules.thousands:
+def _numbers_text(arr: pa.Array, rules: Cleaning) -> tuple[pa.Array, bool]:
+    """Number text without thousands separators, with a '.' decimal point; and whether that
+    rewrote anything (then the raw text is not what PostgreSQL should read)."""
+    rewritten = False
+    if rules.thousands and pc.any(pc.match_substring(arr, rules.thousands)).as_py():
         arr = pc.replace_substring(arr, pattern=rules.thousands, replacement="")
+        rewritten = True
     if rules.decimal and rules.decimal != ".":
         arr = pc.replace_substring(arr, pattern=rules.decimal, replacement=".")
-    return arr
+        rewritten = True
+    return arr, rewritten
 
 
 def _integers(arr: pa.Array, col: ColumnSpec, rules: Cleaning) -> ColumnResult:
     import pandas as pd  # only dirty columns pay for pandas
 
     typ, lo, hi = INT_TYPES[col.kind]
-    text = _numbers_text(arr, rules)
+    text, rewritten = _numbers_text(arr, rules)
     try:
-        return ColumnResult(pc.cast(text, typ), None, fast=True)
+        return ColumnResult(pc.cast(text, typ), None, fast=not rewritten)
     except pa.ArrowInvalid:
         pass
     raw = pd.Series(text.to_pandas(), dtype=object)
@@ -166,7 +162,7 @@ def _integers(arr: pa.Array, col: ColumnSpec, rules: Cleaning) -> ColumnResult:
 def _decimals(arr: pa.Array, col: ColumnSpec, rules: Cleaning) -> ColumnResult:
     import pandas as pd  # only dirty columns pay for pandas
 
-    text = _numbers_text(arr, rules)
+    text, rewritten = _numbers_text(arr, rules)
     try:
         floats = pc.cast(text, pa.float64())
         if col.kind == "numeric" and col.precision:
@@ -175,7 +171,7 @@ def _decimals(arr: pa.Array, col: ColumnSpec, rules: Cleaning) -> ColumnResult:
             if too_big.any():
                 reason = f"out of range for NUMERIC({col.precision}, {col.scale or 0})"
                 return ColumnResult(text, too_big, reason)
-        return ColumnResult(text if col.kind == "numeric" else floats, None, fast=True)
+        return ColumnResult(text if col.kind == "numeric" else floats, None, fast=not rewritten)
     except pa.ArrowInvalid:
         pass
     raw = pd.Series(text.to_pandas(), dtype=object)

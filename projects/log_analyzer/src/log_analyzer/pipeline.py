@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import multiprocessing
@@ -132,8 +133,6 @@ def resolve_format(opts: Options, sources: list[Source]) -> LogFormat:
 
 
 def _csv_header(source: Source) -> tuple[list[str], int]:
-    import csv
-
     with open_source(source) as fh:
         first = fh.readline(1 << 20)
     text = first.decode("utf-8", errors="replace").rstrip("\r\n")
@@ -151,7 +150,10 @@ def plan(
         header: list[str] | None = None
         header_len = 0
         if fmt.kind == "csv":
-            header, header_len = _csv_header(source) if source.path != STDIN else ([], 0)
+            if source.path == STDIN:  # the header stays in the stream and is rejected as such
+                header, header_len = next(csv.reader(sample_lines(source, 1)), []), 0
+            else:
+                header, header_len = _csv_header(source)
         info: dict[str, Any] = {"path": source.path, "compression": source.compression}
         start, first_line, size = 0, 1, None
         if source.path != STDIN:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from log_analyzer import blocks, pipeline
+from log_analyzer.formats import BUILTIN
 from log_analyzer.pipeline import Options, analyze, commit
 
 
@@ -114,8 +115,9 @@ def test_crash_before_commit_rereads_the_same_lines(tmp_path: Path) -> None:
     assert saved["files"][0]["lines"] == 100
 
 
+@pytest.mark.parametrize("executor", ["threads", "processes"])
 def test_workers_over_byte_ranges_match_one_process(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, executor: str
 ) -> None:
     monkeypatch.setattr(pipeline, "RANGE_BYTES", 1000)
     monkeypatch.setattr(blocks, "MIN_RANGE_BYTES", 1000)
@@ -129,8 +131,16 @@ def test_workers_over_byte_ranges_match_one_process(
     (logs / "access.log").write_bytes(b"\n".join(lines))
     opts1 = Options(format_name="combined", rejects_path=tmp_path / "r1.jsonl", block_size=2048)
     optsn = Options(
-        format_name="combined", rejects_path=tmp_path / "r2.jsonl", block_size=2048, workers=2
+        format_name="combined",
+        rejects_path=tmp_path / "r2.jsonl",
+        block_size=2048,
+        workers=2,
+        executor=executor,
     )
+    units, _ = pipeline.plan(
+        optsn, pipeline.expand([str(logs / "access.log")]), BUILTIN["combined"], []
+    )
+    assert len(units) > 1  # really cut into byte ranges
     one = analyze([str(logs / "access.log")], opts1)
     many = analyze([str(logs / "access.log")], optsn)
     assert (

@@ -259,6 +259,9 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of 5M rows")
     parser.add_argument("--pandas-rows", type=int, default=None, help="slice for pandas to_sql")
     parser.add_argument(
+        "--repeat", type=int, default=2, help="runs of psql and ours, interleaved; best one counts"
+    )
+    parser.add_argument(
         "--skip",
         nargs="*",
         default=[],
@@ -285,7 +288,6 @@ def main() -> None:
             file=sys.stderr,
         )
     precompile()
-    results: list[Result] = []
     steps = [
         ("psql", lambda: run_psql(url, csv, rows)),
         ("ours-append", lambda: run_ours(url, csv, rows, "append", fresh=True)),
@@ -294,19 +296,27 @@ def main() -> None:
         ("pgloader", lambda: run_pgloader(url, csv, rows, OUT)),
         ("pandas", lambda: run_pandas(url, csv, pandas_rows)),
     ]
-    for name, step in steps:
-        if name in args.skip:
-            continue
-        print(f"running {name} ...", file=sys.stderr)
-        res = step()
-        if res is not None:
-            results.append(res)
-            print(f"  {res.tool}: {res.rows_per_s:,.0f} rows/s", file=sys.stderr)
+    best: dict[str, Result] = {}
+    for rep in range(args.repeat):
+        for name, step in steps:
+            once = name in ("pgloader", "pandas")
+            if name in args.skip or (once and rep > 0):
+                continue
+            print(f"running {name} ({rep + 1}/{args.repeat}) ...", file=sys.stderr)
+            res = step()
+            if res is not None:
+                print(f"  {res.tool}: {res.rows_per_s:,.0f} rows/s", file=sys.stderr)
+                if res.tool not in best or res.seconds < best[res.tool].seconds:
+                    best[res.tool] = res
+    results = list(best.values())
     admin(base, "DROP DATABASE IF EXISTS c2p_bench WITH (FORCE)")
 
     ref = next((r.rows_per_s for r in results if r.tool == "psql \\copy"), None)
     pandas_rate = next((r.rows_per_s for r in results if r.tool.startswith("pandas")), None)
-    print(f"\n{rows:,} rows, {csv.stat().st_size / 2**20:.0f} MiB CSV, shared 2-core box\n")
+    print(
+        f"\n{rows:,} rows, {csv.stat().st_size / 2**20:.0f} MiB CSV, shared 2-core box, "
+        f"best of {args.repeat} interleaved runs (pgloader, pandas: one run)\n"
+    )
     print("| tool | rows | seconds | rows/s | vs psql \\copy | peak RSS MiB | note |")
     print("|---|---:|---:|---:|---:|---:|---|")
     for r in results:

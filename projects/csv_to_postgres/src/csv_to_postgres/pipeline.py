@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
@@ -123,11 +124,22 @@ def load_file(
 ) -> FileResult:
     """Load one file exactly once (unless forced); everything or nothing reaches the table."""
     started = time.monotonic()
-    digest = content_hash(path)
+    # hashlib releases the GIL: hash on a thread while connecting and sampling
+    with ThreadPoolExecutor(1, thread_name_prefix="sha256") as pool:
+        hashing = pool.submit(content_hash, path)
+        dialect, names, sample = read_sample(path, settings)
+        log.debug("sampled", extra={"delimiter": dialect.delimiter, "encoding": dialect.encoding})
+        conn = connect(engine)
+        try:
+            Audit(conn, target.schema).ensure()
+        except BaseException:
+            conn.close()
+            raise
+        digest = hashing.result()
+    log.debug("hashed", extra={"file": str(path), "sha256": digest})
     result = FileResult(str(path), target.table, "skipped")
-    with connect(engine) as conn:
+    with conn:
         audit = Audit(conn, target.schema)
-        audit.ensure()
         earlier = audit.done_before(target.table, digest)
         conn.rollback()
         if earlier and not force:
@@ -135,7 +147,6 @@ def load_file(
             result.message = f"same content already loaded by {earlier}"
             return result
         audit.abandon_stale(target.table)
-        dialect, names, sample = read_sample(path, settings)
         load_id = audit.start(target.table, str(path), digest, settings.mode)
         result.load_id = load_id
         rejects: list[Reject] = []
@@ -158,6 +169,7 @@ def load_file(
                     on_rows,
                 )
             result.status = status
+            log.debug("committed", extra={"load_id": load_id})
         except Exception as exc:
             conn.rollback()
             message = " ".join(str(exc).split())[:500]
@@ -256,7 +268,9 @@ def _load_in_transaction(
     with open_binary(path) as fh:
         reader = ChunkReader(fh, dialect, settings.chunk_bytes)
         batches = produce(chain(reader), plan_, KeyTracker(spec.primary_key))
+        log.debug("streaming", extra={"columns": len(columns), "mode": settings.mode})
         outcome = loader.run(batches, on_batch)
+        log.debug("merged", extra={"inserted": outcome.inserted, "updated": outcome.updated})
     dups = [
         Reject(
             str(path),

@@ -193,3 +193,15 @@ def test_unreachable_database_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_p
     err = out["stderr"].strip().splitlines()
     assert err[-1].startswith("error: postgresql unreachable at 127.0.0.1:1")
     assert "hunter2" not in out["stderr"]
+
+
+def test_glob_of_gzip_files_each_its_own_audited_load(db: str, tmp_path: Path) -> None:
+    import gzip
+
+    for n in range(3):
+        with gzip.open(tmp_path / f"part-{n}.csv.gz", "wt", encoding="utf-8") as fh:
+            fh.write("id;v\n" + "".join(f"{n * 100 + i};x{i}\n" for i in range(100)))
+    s = load(str(tmp_path / "part-*.csv.gz"), "--table", "parts", "--primary-key", "id")
+    assert (s["files_loaded"], s["inserted"], s["balanced"]) == (3, 300, True)
+    assert query(db, "SELECT count(*), count(DISTINCT id) FROM parts") == [(300, 300)]
+    assert query(db, "SELECT count(*) FROM c2p_loads WHERE status = 'done'") == [(3,)]

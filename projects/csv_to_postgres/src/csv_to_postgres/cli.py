@@ -6,6 +6,7 @@ import json
 import logging
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -100,10 +101,11 @@ def _load_all(
         "loading",
         extra={"files": len(jobs), "database": safe_url(engine.url), "mode": settings.mode},
     )
-    results: list[FileResult] = []
     try:
         with progress(None, "rows") as bar:
-            for path, table, model, overrides in jobs:
+
+            def one(job: tuple[Path, str | None, str | None, dict[str, object]]) -> FileResult:
+                path, table, model, overrides = job
                 file_settings = with_overrides(settings, **overrides) if overrides else settings
                 target = resolve_target(table, model, settings.db_schema, path)
                 result = load_file(
@@ -117,7 +119,15 @@ def _load_all(
                         if k != "extra"
                     },
                 )
-                results.append(result)
+                return result
+
+            # each file gets its own pooled connection and transaction
+            workers = min(settings.parallel, settings.pool_size + settings.max_overflow, len(jobs))
+            if workers > 1:
+                with ThreadPoolExecutor(workers, thread_name_prefix="load") as pool:
+                    results = list(pool.map(one, jobs))
+            else:
+                results = [one(job) for job in jobs]
     except sa.exc.OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         raise JobError(f"database error: {reason}") from None
@@ -143,6 +153,7 @@ def _load_all(
 @click.option("--max-reject-rate", type=float)
 @click.option("--rejects-csv", type=click.Path(dir_okay=False), help="Also write rejects here.")
 @click.option("--chunk-bytes", type=int)
+@click.option("--parallel", type=int, help="Files loaded at once, one pooled connection each.")
 @json_option
 @pass_run
 def load_cmd(
@@ -161,6 +172,7 @@ def load_cmd(
     max_reject_rate: float | None,
     rejects_csv: str | None,
     chunk_bytes: int | None,
+    parallel: int | None,
     as_json: bool,
 ) -> None:
     """Load CSV files (paths, globs, .gz, .zip) into a table."""
@@ -181,6 +193,7 @@ def load_cmd(
         max_reject_rate=max_reject_rate,
         rejects_csv=rejects_csv,
         chunk_bytes=chunk_bytes,
+        parallel=parallel,
     )
     paths = expand(files)
     if table and len(paths) > 1 and settings.mode == "replace":

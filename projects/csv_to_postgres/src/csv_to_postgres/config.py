@@ -49,6 +49,7 @@ class CsvToPostgresSettings(Settings):
     pool_size: int = Field(default=5, ge=1)
     max_overflow: int = Field(default=5, ge=0)
     pool_pre_ping: bool = True
+    parallel: int = Field(default=1, ge=1)  # files loaded at once, one pooled connection each
     pool_recycle_s: int = 1800
     connect_timeout_s: int = Field(default=5, ge=1)
     # Staging tables are TEMP: give the session room to keep them in memory (set on connect).

@@ -205,3 +205,18 @@ def test_glob_of_gzip_files_each_its_own_audited_load(db: str, tmp_path: Path) -
     assert (s["files_loaded"], s["inserted"], s["balanced"]) == (3, 300, True)
     assert query(db, "SELECT count(*), count(DISTINCT id) FROM parts") == [(300, 300)]
     assert query(db, "SELECT count(*) FROM c2p_loads WHERE status = 'done'") == [(3,)]
+
+
+def test_parallel_files_use_separate_pooled_connections(db: str, tmp_path: Path) -> None:
+    for n in range(4):
+        write(tmp_path / f"p{n}.csv", "id,v", [f"{n * 1000 + i},v" for i in range(1000)])
+    load(
+        str(write(tmp_path / "seed.csv", "id,v", ["-1,seed"])),
+        "--table",
+        "par",
+        "--primary-key",
+        "id",
+    )
+    s = load(str(tmp_path / "p?.csv"), "--table", "par", "--parallel", "3")
+    assert (s["files_loaded"], s["inserted"]) == (4, 4000)
+    assert query(db, "SELECT count(*) FROM par") == [(4001,)]

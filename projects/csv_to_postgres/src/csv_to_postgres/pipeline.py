@@ -170,6 +170,8 @@ def load_file(
                 )
             result.status = status
             log.debug("committed", extra={"load_id": load_id})
+            # a killed run's backend may outlive its client for a moment: check again now
+            audit.abandon_stale(target.table)
         except Exception as exc:
             conn.rollback()
             message = " ".join(str(exc).split())[:500]

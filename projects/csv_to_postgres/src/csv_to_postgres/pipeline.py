@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from csv_to_postgres import pgsql, tables
@@ -312,9 +311,3 @@ def _load_in_transaction(
         duplicates=result.duplicates,
     )
     return "done"
-
-
-def count_rows(conn: Connection, table: str, schema: str | None) -> int:
-    """Rows in a table (for status and tests)."""
-    t = sa.table(table, schema=schema)
-    return int(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar() or 0)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from csv_to_postgres import pgsql
-from csv_to_postgres.columns import ColumnSpec, TableSpec, sa_type, spec_from_table, to_table
+from csv_to_postgres.columns import TableSpec, sa_type, spec_from_table, to_table
 from csv_to_postgres.contract import Drift
 from de_common.errors import UserError
 
@@ -78,18 +78,3 @@ def work_table(conn: Connection, spec: TableSpec, name: str, with_line: bool) ->
         table = sa.Table(name, sa.MetaData(), *cols, prefixes=["TEMPORARY"])
     table.create(conn)
     return table
-
-
-def spec_column_names(spec: TableSpec) -> list[str]:
-    """Column names in table order."""
-    return [c.name for c in spec.columns]
-
-
-def renamed(spec: TableSpec, name: str) -> TableSpec:
-    """The same definition under another name."""
-    return replace(spec, name=name)
-
-
-def nullable_spec(spec: TableSpec) -> list[ColumnSpec]:
-    """Columns as staging sees them."""
-    return [replace(c, nullable=True, primary_key=False) for c in spec.columns]

@@ -146,22 +146,22 @@ def _fields_mixed(
     lines: pa.LargeStringArray, data: bytes, offsets: np.ndarray, fmt: LogFormat
 ) -> tuple[dict[str, pa.Array], pa.Array]:
     """Fast path where it holds; halves around odd lines until they are few, then the regex."""
+    # an explicit stack, not a recursive closure: a closure that calls itself is a reference
+    # cycle, and a cycle keeps every block's arrays alive until the garbage collector runs
     pieces: list[tuple[dict[str, pa.Array], pa.Array]] = []
-
-    def go(lo: int, hi: int) -> None:
+    todo = [(0, len(lines))]
+    while todo:
+        lo, hi = todo.pop()
         if hi - lo >= MIN_FAST_LINES:
             got = _fields_fast(data[offsets[lo] : offsets[hi]], hi - lo, fmt)
             if got is not None:
                 pieces.append(got)
-                return
+                continue
             if hi - lo >= 2 * MIN_FAST_LINES:
                 mid = (lo + hi) // 2
-                go(lo, mid)
-                go(mid, hi)
-                return
+                todo.extend([(mid, hi), (lo, mid)])  # lo half popped first: pieces stay in order
+                continue
         pieces.append(_fields_regex(lines.slice(lo, hi - lo), fmt))
-
-    go(0, len(lines))
     if len(pieces) == 1:
         return pieces[0]
     names = pieces[0][0].keys()

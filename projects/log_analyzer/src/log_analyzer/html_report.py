@@ -15,7 +15,7 @@ header{background:#111827;color:#f9fafb;padding:18px 28px}
 header h1{margin:0;font-size:20px;font-weight:600}
 header p{margin:4px 0 0;color:#9ca3af;font-size:13px}
 main{padding:20px 28px;max-width:1200px}
-.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(160px,1fr));gap:12px;margin-bottom:18px}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(128px,1fr));gap:12px;margin-bottom:18px}
 .card{background:#fff;border-radius:10px;padding:12px 14px;box-shadow:0 1px 2px rgba(0,0,0,.06)}
 .card .v{font-size:22px;font-weight:650}
 .card .k{color:#6b7280;font-size:12px;text-transform:uppercase;letter-spacing:.04em}

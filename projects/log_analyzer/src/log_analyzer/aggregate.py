@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -219,15 +218,12 @@ class Aggregate:
 
 
 def _hash_strings(values: pa.Array) -> np.ndarray:
-    # keyed-free blake2b: the same 64 bits in every process and run, so worker results merge
-    return np.fromiter(
-        (
-            int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(), "little")
-            for s in values.to_pylist()
-        ),
-        dtype=np.uint64,
-        count=len(values),
-    )
+    # pandas' vectorised SipHash with its fixed key: the same 64 bits in every process and run,
+    # so results of workers merge (pyarrow has already imported pandas for its conversions)
+    from pandas.util import hash_array
+
+    hashed: np.ndarray = hash_array(values.to_numpy(zero_copy_only=False).astype(object))
+    return hashed
 
 
 def percentiles(hist: Counter[int], qs: tuple[float, ...]) -> dict[str, float]:

@@ -217,11 +217,11 @@ def _fields_fast(
         return None
     cols = {name: table[name].combine_chunks() for name in names}
     t1, t2 = cols.pop("t1"), cols.pop("t2")
-    ok = pc.and_(
-        pc.match_substring_regex(t1, r"^\[[^\]]+$"), pc.match_substring_regex(t2, r"^[^\]]*\]$")
-    )
-    ok = pc.and_(ok, pc.match_substring_regex(cols["status"], r"^\d{3}$"))
-    ok = pc.and_(ok, pc.match_substring_regex(cols["bytes"], r"^(\d+|-)$"))
+    # plain string kernels, several times cheaper than a regex per column
+    ok = pc.and_(pc.starts_with(t1, "["), pc.invert(pc.match_substring(t1, "]")))
+    ok = pc.and_(ok, pc.and_(pc.ends_with(t2, "]"), pc.equal(pc.count_substring(t2, "]"), 1)))
+    ok = pc.and_(ok, pc.and_(pc.equal(pc.utf8_length(cols["status"]), 3), _digits(cols["status"])))
+    ok = pc.and_(ok, pc.or_(_digits(cols["bytes"]), pc.equal(cols["bytes"], "-")))
     ok = pc.and_(ok, pc.not_equal(cols["ip"], ""))
     if "duration" in cols:
         ok = pc.and_(ok, pc.match_substring_regex(cols["duration"], r"^(\d+(\.\d+)?|-)$"))
@@ -231,6 +231,13 @@ def _fields_fast(
         pa.scalar(" ", pa.large_string()),
     )
     return cols, ok
+
+
+def _digits(arr: pa.Array) -> pa.Array:
+    """ASCII digits only, and at least one (utf8_is_digit would also accept other scripts)."""
+    return pc.fill_null(
+        pc.and_(pc.ascii_is_decimal(arr), pc.greater(pc.utf8_length(arr), 0)), False
+    )
 
 
 def _why_other(line: bytes) -> str:
@@ -371,16 +378,24 @@ def _typed(
     if opts.strip_query:
         cols["path"] = pc.replace_substring_regex(cols["path"], r"\?.*$", "")
     status_txt = fields.get("status", empty)
-    status_ok = pc.fill_null(pc.match_substring_regex(status_txt, r"^[1-5]\d\d$"), False)
+    first = pc.utf8_slice_codeunits(status_txt, 0, 1)
+    status_ok = pc.fill_null(
+        pc.and_(
+            pc.and_(pc.equal(pc.utf8_length(status_txt), 3), _digits(status_txt)),
+            pc.and_(pc.greater_equal(first, "1"), pc.less_equal(first, "5")),
+        ),
+        False,
+    )
     flag(pc.invert(status_ok), "bad or missing status")
     cols["status"] = pc.cast(
         pc.if_else(status_ok, status_txt, pa.scalar(None, status_txt.type)), pa.int16()
     )
     bytes_txt = fields.get("bytes", pa.array([""] * n, pa.large_string()))
     bytes_txt = pc.fill_null(bytes_txt, "")
-    bytes_ok = pc.match_substring_regex(bytes_txt, r"^(\d{1,18}|-|)$")
+    number = pc.and_(_digits(bytes_txt), pc.less_equal(pc.utf8_length(bytes_txt), 18))
+    bytes_ok = pc.or_(number, pc.or_(pc.equal(bytes_txt, "-"), pc.equal(bytes_txt, "")))
     flag(pc.invert(bytes_ok), "bad byte count")
-    zeroed = pc.if_else(pc.match_substring_regex(bytes_txt, r"^\d{1,18}$"), bytes_txt, "0")
+    zeroed = pc.if_else(number, bytes_txt, "0")
     cols["bytes"] = pc.cast(zeroed, pa.int64())
     if "duration" in fields:
         dur = fields["duration"]

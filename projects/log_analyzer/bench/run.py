@@ -165,7 +165,7 @@ def main() -> None:
         f"{os.cpu_count()} cores, shared"
     )
     print(
-        f"{'tool':<24}{'wall s':>9}{'MiB/s':>9}{'lines/s':>12}{'peak RSS MiB':>14}{'ours / tool':>13}"
+        f"{'tool':<24}{'wall s':>9}{'MiB/s':>9}{'lines/s':>12}{'peak RSS MiB':>14}{'our time / theirs':>18}"
     )
     base = float(results["log_analyzer"]["wall_s"])
     for name, r in results.items():
@@ -174,7 +174,7 @@ def main() -> None:
         ratio = "" if name.startswith("log_analyzer") else f"{base / wall:.2f}"
         print(
             f"{name:<24}{wall:>9.1f}{factor * mb / wall:>9.0f}{factor * n_lines / wall:>12,.0f}"
-            f"{float(r['peak_rss_mib']):>14.0f}{ratio:>13}"
+            f"{float(r['peak_rss_mib']):>14.0f}{ratio:>18}"
         )
     print(
         f"\nrequests: ours {ours['report']['totals']['requests']:,}, duckdb {duck['requests']:,}, "

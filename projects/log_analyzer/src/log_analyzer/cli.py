@@ -143,7 +143,7 @@ def _summary(run: Run[LogAnalyzerSettings], r: RunResult) -> dict[str, Any]:
         "latin1_lines": r.latin1,
         "reject_reasons": dict(r.reasons.most_common()),
         "rejects_file": r.rejects_path,
-        "vanished": r.vanished,
+        "unreadable": r.vanished,
         "file_events": {f["path"]: f.get("event", "read") for f in r.files},
     }
 

@@ -9,6 +9,7 @@ import multiprocessing
 import os
 import shutil
 import tempfile
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -262,7 +263,7 @@ def run_unit(
             res.end_offset = block.end_offset
     except FileNotFoundError:
         res.vanished = unit.source.path
-    except OSError as exc:
+    except (OSError, EOFError, zlib.error) as exc:
         # a truncated .gz, an unreadable file: what was read counts, the rest is named
         log.warning("read failed", extra={"file": unit.source.path, "error": str(exc)})
         res.vanished = f"{unit.source.path}: {exc}"

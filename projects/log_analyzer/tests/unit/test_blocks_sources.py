@@ -86,3 +86,23 @@ def test_missing_inputs_are_user_errors(tmp_path: Path) -> None:
         expand([str(tmp_path / "nope.log")])
     with pytest.raises(UserError, match="no files match"):
         expand([str(tmp_path / "*.nothing")])
+
+
+def test_gz_bz2_and_plain_give_the_same_counts_and_a_cut_gz_is_named(tmp_path: Path) -> None:
+    import bz2
+
+    from log_analyzer.pipeline import Options, analyze
+
+    line = b'1.2.3.4 - - [01/Jan/2024:00:00:00 +0000] "GET /%d HTTP/1.1" 200 5 "-" "x"\n'
+    data = b"".join(line % i for i in range(5000))
+    (tmp_path / "p.log").write_bytes(data)
+    (tmp_path / "g.log.gz").write_bytes(gzip.compress(data))
+    (tmp_path / "b.log.bz2").write_bytes(bz2.compress(data))
+    for name in ("p.log", "g.log.gz", "b.log.bz2"):
+        r = analyze([str(tmp_path / name)], Options(format_name="combined"))
+        assert (r.lines, r.parsed, r.rejected, r.vanished) == (5000, 5000, 0, [])
+    cut = gzip.compress(data)
+    (tmp_path / "cut.log.gz").write_bytes(cut[: len(cut) // 2])
+    r = analyze([str(tmp_path / "cut.log.gz")], Options(format_name="combined", block_size=1024))
+    assert 0 < r.parsed < 5000 and r.rejected == 0
+    assert r.vanished and "cut.log.gz" in r.vanished[0]

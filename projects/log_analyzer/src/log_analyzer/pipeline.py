@@ -34,7 +34,7 @@ from log_analyzer.sources import (
     read_head,
     sample_lines,
 )
-from log_analyzer.state import FileState, Resume, load_state, resume_point, save_state
+from log_analyzer.state import FileState, load_state, resume_point, save_state
 
 log = logging.getLogger(__name__)
 
@@ -426,6 +426,3 @@ def _copy_rejects(spool: str, out: Any, path: str, base: int) -> None:
 
 def _noop(_: int) -> None:
     return None
-
-
-__all__ = ["Options", "Resume", "RunResult", "analyze", "commit"]

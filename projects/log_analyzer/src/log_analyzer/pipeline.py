@@ -10,7 +10,7 @@ import os
 import shutil
 import tempfile
 import zlib
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -299,9 +299,10 @@ def _execute(
         ctx = multiprocessing.get_context("spawn")
         pool = ProcessPoolExecutor(max_workers=opts.workers, mp_context=ctx)
     with pool:
-        futures = [pool.submit(run_unit, u, opts, spool, parts) for u in units]
-        for u, f in zip(units, futures, strict=True):
-            r = f.result()
+        # a finished future keeps its result (a whole unit aggregate) alive: drop each once used
+        futures = deque(pool.submit(run_unit, u, opts, spool, parts) for u in units)
+        for u in units:
+            r = futures.popleft().result()
             on_bytes(r.end_offset - u.start)
             yield r
 

@@ -68,18 +68,22 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", ".")
 
 
-def _selected(session: nox.Session) -> list[str]:
-    chosen = [a for a in session.posargs if not a.startswith("-")] or PROJECTS
-    unknown = sorted(set(chosen) - set(PROJECTS))
-    if unknown:
-        session.error(f"unknown project(s): {', '.join(unknown)}; have: {', '.join(PROJECTS)}")
-    return chosen
+def _split(session: nox.Session) -> tuple[list[str], list[str]]:
+    """Leading posargs that name projects, then everything else for the project's own script."""
+    args = list(session.posargs)
+    chosen: list[str] = []
+    while args and not args[0].startswith("-"):
+        name = args.pop(0)
+        if name not in PROJECTS:
+            session.error(f"unknown project {name!r}; have: {', '.join(PROJECTS)}")
+        chosen.append(name)
+    return chosen or PROJECTS, args
 
 
 @nox.session(python=PYTHON)
 def demo(session: nox.Session) -> None:
     """The showcase: each project's job end to end on its bundled sample data."""
-    for name in _selected(session):
+    for name in _split(session)[0]:
         session.install("-e", "shared[testing]", "-e", f"projects/{name}")
         session.log(f"--- demo: {name}")
         session.run("python", "-m", name, "demo", "--json")
@@ -88,13 +92,14 @@ def demo(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """Benchmarks against each project's anchor tool, printed as ratios."""
-    for name in _selected(session):
+    chosen, extra = _split(session)
+    for name in chosen:
         script = ROOT / "projects" / name / "bench" / "run.py"
         if not script.exists():
             session.log(f"{name}: no bench/run.py")
             continue
         session.install("-e", "shared[testing]", "-e", f"projects/{name}[test,bench]")
-        session.run("python", str(script), *[a for a in session.posargs if a.startswith("-")])
+        session.run("python", str(script), *extra)
 
 
 @nox.session(python=PYTHON)

@@ -2,7 +2,8 @@
 
 PostgreSQL: one COPY FROM STDIN stream; append COPYs straight into the target (the transaction is
 the staging boundary: nothing is visible or kept unless it commits), upsert COPYs into a temporary
-staging table and merges with INSERT ... ON CONFLICT, replace COPYs into a new table and swaps it in
+staging table and merges it (UPDATE ... FROM + INSERT of the missing keys under a
+SHARE ROW EXCLUSIVE lock on the target), replace COPYs into a new table and swaps it in
 by rename. Other databases: the same flow with batched executemany.
 """
 

@@ -132,6 +132,47 @@ def test_two_loaders_of_different_files_at_the_same_time(db: str, tmp_path: Path
     assert query(db, "SELECT count(*) FROM c2p_loads WHERE status = 'done'") == [(3,)]
 
 
+def test_two_upserts_with_overlapping_keys_at_the_same_time(db: str, tmp_path: Path) -> None:
+    seed = write(tmp_path / "seed.csv", "id,name,score", _rows(range(0, 1), "seed"))
+    load(str(seed), "--table", "u", "--primary-key", "id")
+    release = tmp_path / "go"
+    procs, flags = [], []
+    # keys 10001..20000 are in both files: whichever merges second must update them, not fail
+    for n, ids in enumerate([range(1, 20001), range(10001, 30001)]):
+        f = write(tmp_path / f"up{n}.csv", "id,name,score", _rows(ids, f"u{n}"))
+        flag = tmp_path / f"paused{n}"
+        env = {
+            **SMALL_CHUNKS,
+            "CSV_TO_POSTGRES_PAUSE_AT": "copy",
+            "CSV_TO_POSTGRES_PAUSE_FILE": str(flag),
+            "CSV_TO_POSTGRES_RELEASE_FILE": str(release),
+        }
+        procs.append(spawn(db, [str(f), "--table", "u", "--mode", "upsert"], env))
+        flags.append(flag)
+    try:
+        for flag, proc in zip(flags, procs, strict=True):
+            _wait_for(flag, proc)
+        # both COPY into their own staging table at once: only the merge is serialised
+        copies = [s for s, q in _backend_state(db) if q.startswith("COPY") and s == "active"]
+        assert len(copies) == 2
+        release.touch()
+        results = [p.communicate(timeout=120) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    assert [p.returncode for p in procs] == [0, 0], results
+    counts = sorted((json.loads(out)["inserted"], json.loads(out)["updated"]) for out, _ in results)
+    assert counts == [(10000, 10000), (20000, 0)]
+    assert query(db, "SELECT count(*), count(DISTINCT id), min(id), max(id) FROM u") == [
+        (30001, 30001, 0, 30000)
+    ]
+    # every shared key holds the row of whichever loader merged last, never a mix
+    assert query(
+        db, "SELECT count(DISTINCT left(name, 2)) FROM u WHERE id BETWEEN 10001 AND 20000"
+    ) == [(1,)]
+
+
 def test_same_file_twice_at_the_same_time_loads_once(db: str, tmp_path: Path) -> None:
     f = write(tmp_path / "same.csv", "id,name,score", _rows(range(0, 5000), "s"))
     load(

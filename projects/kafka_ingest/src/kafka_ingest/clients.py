@@ -69,7 +69,10 @@ def consumer_config(
             "isolation.level": "read_committed",
             "enable.partition.eof": False,
             "fetch.min.bytes": 1,
-            "queued.max.messages.kbytes": 65_536,
+            # Bigger fetches and prefetch queue: a bare consume loop drains a backlog ~1.5x faster
+            # (measured 230-240k -> 340-350k msg/s of 1 KiB); costs up to 256 MiB of prefetch.
+            "max.partition.fetch.bytes": 16 * 1024 * 1024,
+            "queued.max.messages.kbytes": 262_144,
         }
         | extra
     )

@@ -31,7 +31,7 @@ from kafka_ingest.telemetry import IngestMetrics
 log = logging.getLogger(__name__)
 
 CONSUME_TIMEOUT_S = 0.2
-MAX_FETCH = 5_000
+MAX_FETCH = 20_000
 
 
 @dataclass

@@ -145,6 +145,7 @@ class _Wire(msgspec.Struct, forbid_unknown_fields=True):
 
 
 _decode_wire = msgspec.json.Decoder(_Wire).decode
+_BRACE = ord("{")
 
 
 def _wire_ok(value: bytes) -> _Wire | None:
@@ -155,7 +156,7 @@ def _wire_ok(value: bytes) -> _Wire | None:
         return None
     # msgspec takes any JSON as payload and skips UTF-8 checks inside Raw; the schema (and the
     # Parquet writer) do not.
-    if bytes(memoryview(wire.payload)[:1]) != b"{":
+    if memoryview(wire.payload)[0] != _BRACE:
         return None
     if not value.isascii():
         try:

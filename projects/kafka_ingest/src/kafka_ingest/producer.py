@@ -67,13 +67,15 @@ def produce(
 ) -> ProduceResult:
     """Validate each item; good ones go to the topic keyed by `key`, bad ones to the DLQ."""
     topic = settings.topic
-    client = producer or Producer(producer_config(settings))
+    report = DeliveryReport()
+    # Set once in the config, the report costs no per-produce() argument; a caller's producer
+    # gets it per message instead.
+    client = producer or Producer(producer_config(settings) | {"on_delivery": report.on_delivery})
     topic_partitions(client, topic, settings)
     ensure_topic(settings, settings.dlq())
-    report = DeliveryReport()
     dlq = DeadLetters(client, settings.dlq())
     result = ProduceResult()
-    on_delivery = report.on_delivery
+    on_delivery = report.on_delivery if producer is not None else None
     send = client.produce
     count = rejected = waits = 0
     # The hot loop: locals only, produce() called directly, the BufferError path out of line.
@@ -90,11 +92,13 @@ def produce(
             rejected += 1
             continue
         try:
-            send(topic, item.raw, key, on_delivery=on_delivery)
+            if on_delivery is None:
+                send(topic, item.raw, key)
+            else:
+                send(topic, item.raw, key, on_delivery=on_delivery)
         except BufferError:
-            waits += produce_with_backpressure(
-                client, topic, value=item.raw, key=key, on_delivery=on_delivery
-            )
+            extra = {} if on_delivery is None else {"on_delivery": on_delivery}
+            waits += produce_with_backpressure(client, topic, value=item.raw, key=key, **extra)
         if count % POLL_EVERY == 0:
             client.poll(0)
     result.records_in, result.rejected, result.backpressure_waits = count, rejected, waits

@@ -36,6 +36,9 @@ SCHEMA = pa.schema(
     ]
 )
 
+DICTIONARY_COLUMNS = ["key", "kind", "topic"]
+STATISTICS_COLUMNS = ["ts", "kind", "partition", "offset"]
+
 
 def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
@@ -160,7 +163,14 @@ class ParquetSink:
                 arrays.append(pa.array(col, type=field.type))
         table = pa.Table.from_arrays(arrays, schema=SCHEMA)
         tmp = final.with_name(f"{final.name}.tmp-{os.getpid()}")
-        pq.write_table(table, tmp, compression=self.compression)
+        pq.write_table(
+            table,
+            tmp,
+            compression=self.compression,
+            # Dictionaries and min/max only where they pay off: not for ids and 1 KiB values.
+            use_dictionary=DICTIONARY_COLUMNS,
+            write_statistics=STATISTICS_COLUMNS,
+        )
         _replace_durably(tmp, final)
 
     def _advance(self, topic: str, partition: int, last: int) -> None:

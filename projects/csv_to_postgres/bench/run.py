@@ -173,9 +173,32 @@ def run_psql(url: str, csv: Path, rows: int) -> Result:
     return Result("psql \\copy", rows, secs, rows / secs, rss)
 
 
-def run_ours(url: str, csv: Path, rows: int, mode: str, fresh: bool) -> Result:
+def prefill(url: str, csv: Path) -> None:
+    """Untimed: the table holds every key of the bench file, with other values (another seed)."""
+    reset(url)
+    subprocess.run(
+        [
+            "psql",
+            url,
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            f"\\copy bench ({COLUMNS}) FROM '{csv}' WITH (FORMAT csv, HEADER true)",
+        ],
+        check=True,
+    )
+    admin(url, "VACUUM ANALYZE bench")
+    admin(url, "CHECKPOINT")
+
+
+def run_ours(
+    url: str, csv: Path, rows: int, mode: str, fresh: bool, other: Path | None = None
+) -> Result:
     if fresh:
         reset(url)
+    if other is not None:
+        prefill(url, other)
     env = {**os.environ, "CSV_TO_POSTGRES_DATABASE_URL": url}
     cmd = [
         sys.executable,
@@ -198,13 +221,18 @@ def run_ours(url: str, csv: Path, rows: int, mode: str, fresh: bool) -> Result:
     assert count(url, "bench") == rows
     what = "new keys" if fresh else "every key exists"
     tool = f"csv_to_postgres {mode}" + (" (new keys)" if mode == "upsert" and fresh else "")
+    if other is not None:
+        what, tool = "every key exists, every row differs", f"{tool} (changed values)"
+    else:
+        what += ", same values" if mode == "upsert" and not fresh else ""
     return Result(
         tool,
         rows,
         secs,
         rows / secs,
         rss,
-        f"{what}; inserted={summary['inserted']} updated={summary['updated']}",
+        f"{what}; inserted={summary['inserted']} updated={summary['updated']}"
+        + (f" unchanged={summary['unchanged']}" if "unchanged" in summary else ""),
     )
 
 
@@ -265,7 +293,7 @@ def main() -> None:
         "--skip",
         nargs="*",
         default=[],
-        help="psql ours-append ours-upsert ours-upsert-new pgloader pandas",
+        help="psql ours-append ours-upsert ours-upsert-new ours-upsert-changed pgloader pandas",
     )
     args = parser.parse_args()
     rows = max(1000, int(FULL_ROWS * args.scale))
@@ -287,12 +315,19 @@ def main() -> None:
             f"generated {csv} ({csv.stat().st_size / 2**20:.0f} MiB) in {time.monotonic() - t:.0f}s",
             file=sys.stderr,
         )
+    other = OUT / f"bench_{rows}_seed43.csv"
+    if "ours-upsert-changed" not in args.skip and not other.exists():
+        generate(other, rows, seed=43)  # same ids, other values
     precompile()
     steps = [
         ("psql", lambda: run_psql(url, csv, rows)),
         ("ours-append", lambda: run_ours(url, csv, rows, "append", fresh=True)),
         ("ours-upsert", lambda: run_ours(url, csv, rows, "upsert", fresh=False)),
         ("ours-upsert-new", lambda: run_ours(url, csv, rows, "upsert", fresh=True)),
+        (
+            "ours-upsert-changed",
+            lambda: run_ours(url, csv, rows, "upsert", fresh=False, other=other),
+        ),
         ("pgloader", lambda: run_pgloader(url, csv, rows, OUT)),
         ("pandas", lambda: run_pandas(url, csv, pandas_rows)),
     ]
@@ -344,7 +379,11 @@ def main() -> None:
             (r.peak_rss_mib or 0) for t, r in ours.items() if t.startswith("csv_to_postgres")
         )
         targets.append(("peak RSS < 512 MiB", peak, peak < 512))
-    for tool in ("csv_to_postgres upsert", "csv_to_postgres upsert (new keys)"):
+    for tool in (
+        "csv_to_postgres upsert",
+        "csv_to_postgres upsert (new keys)",
+        "csv_to_postgres upsert (changed values)",
+    ):
         if ref and tool in ours:
             u = ours[tool]
             label = f"{tool.removeprefix('csv_to_postgres ')} >= 50% of psql \\copy"

@@ -52,6 +52,11 @@ def _summary(results: list[FileResult], seconds: float, settings: CsvToPostgresS
             "duplicates": dups,
             "inserted": sum(r.inserted for r in results),
             "updated": sum(r.updated for r in results),
+            **(
+                {"unchanged": sum(int(r.extra.get("unchanged", 0)) for r in results)}
+                if settings.mode == "upsert"
+                else {}
+            ),
             "balanced": read == out + rejected + dups,
             "rows_per_s": round(read / seconds) if seconds > 0 else None,
             "mode": settings.mode,

@@ -32,6 +32,7 @@ class Outcome:
 
     inserted: int = 0
     updated: int = 0
+    unchanged: int | None = None  # of the updated: values identical, row not rewritten
     duplicate_lines: list[int] = field(default_factory=list)
     replaced_rows: int | None = None
 
@@ -126,8 +127,13 @@ class PostgresLoader(Loader):
                 )
                 self.main_rows += moved
         if self.mode == "upsert":
-            outcome.inserted, outcome.updated = pgsql.upsert(
-                cur, pgsql.table_id(self.spec.name, schema), dest_id, self.columns, self.key
+            outcome.inserted, outcome.updated, outcome.unchanged = pgsql.upsert(
+                cur,
+                pgsql.table_id(self.spec.name, schema),
+                dest_id,
+                self.columns,
+                self.key,
+                self.main_rows,
             )
         else:
             outcome.inserted = self.main_rows

@@ -65,8 +65,9 @@ def upsert(
     staging: sql.Identifier,
     columns: Sequence[str],
     key: Sequence[str],
-) -> tuple[int, int]:
-    """Set-based merge from staging: UPDATE ... FROM, then INSERT the missing keys; (inserted, updated)."""
+    staged: int,
+) -> tuple[int, int, int]:
+    """Set-based merge of `staged` staging rows; (inserted, updated, unchanged of the updated)."""
     # SHARE ROW EXCLUSIVE conflicts with itself and with plain writers, so a concurrent loader
     # cannot insert a key between our UPDATE and INSERT; it is taken only now, after the COPY into
     # staging, so concurrent loaders still COPY in parallel and serialise only here. This is what
@@ -77,36 +78,52 @@ def upsert(
     cur.execute("SET LOCAL work_mem = '256MB'")
     match = sql.SQL(" AND ").join(sql.SQL("t.{k} = s.{k}").format(k=sql.Identifier(k)) for k in key)
     rest = [c for c in columns if c not in key]
+    rewritten = 0
     if rest:
         # Staging keys are unique (duplicates were removed before), so each row updates once.
+        # A row whose values are byte-identical to the stored one is not rewritten: *<> compares
+        # binary images (as REFRESH MATERIALIZED VIEW CONCURRENTLY does), so -0.0 vs 0.0 or
+        # 1.0 vs 1.00 still count as changes and no type needs an equality operator.
+        def image(alias: str) -> sql.Composable:
+            return sql.SQL("ROW({})::record").format(
+                sql.SQL(", ").join(
+                    sql.SQL("{}.{}").format(sql.Identifier(alias), sql.Identifier(c)) for c in rest
+                )
+            )
+
         cur.execute(
-            sql.SQL("UPDATE {t} AS t SET {set} FROM {s} AS s WHERE {m}").format(
+            sql.SQL("UPDATE {t} AS t SET {set} FROM {s} AS s WHERE {m} AND {ti} *<> {si}").format(
                 t=target,
                 s=staging,
                 m=match,
+                ti=image("t"),
+                si=image("s"),
                 set=sql.SQL(", ").join(
                     sql.SQL("{c} = s.{c}").format(c=sql.Identifier(c)) for c in rest
                 ),
             )
         )
-        updated = cur.rowcount
-    cur.execute(
-        sql.SQL(
-            "INSERT INTO {t} ({c}) SELECT {sc} FROM {s} AS s "
-            "WHERE NOT EXISTS (SELECT 1 FROM {t} AS t WHERE {m})"
-        ).format(
-            t=target,
-            s=staging,
-            m=match,
-            c=_cols(columns),
-            sc=sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(c)) for c in columns),
+        rewritten = cur.rowcount
+    # Staging and target keys are both unique: if every staged row was rewritten, every key was
+    # there and the anti-join below would find nothing.
+    inserted = 0
+    if not rest or rewritten < staged:
+        cur.execute(
+            sql.SQL(
+                "INSERT INTO {t} ({c}) SELECT {sc} FROM {s} AS s "
+                "WHERE NOT EXISTS (SELECT 1 FROM {t} AS t WHERE {m})"
+            ).format(
+                t=target,
+                s=staging,
+                m=match,
+                c=_cols(columns),
+                sc=sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(c)) for c in columns),
+            )
         )
-    )
-    inserted = cur.rowcount
-    if not rest:  # nothing to update: the keys already there count as updated, as before
-        cur.execute(sql.SQL("SELECT count(*) FROM {}").format(staging))
-        updated = cur.fetchone()[0] - inserted
-    return int(inserted), int(updated)
+        inserted = int(cur.rowcount)
+    # Every staged key either was there (updated, whether or not its values changed) or is new.
+    updated = staged - inserted
+    return inserted, updated, updated - rewritten
 
 
 def swap(cur: Any, schema: str | None, table: str, new: str) -> None:

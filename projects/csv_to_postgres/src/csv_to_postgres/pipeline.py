@@ -285,6 +285,8 @@ def _load_in_transaction(
     rejects.extend(dups)
     result.duplicates = len(dups)
     result.inserted, result.updated = outcome.inserted, outcome.updated
+    if outcome.unchanged is not None:
+        result.extra["unchanged"] = outcome.unchanged
     if outcome.replaced_rows is not None:
         result.extra["replaced_rows"] = outcome.replaced_rows
     if not result.balanced:

@@ -94,6 +94,38 @@ def test_append_upsert_replace_semantics(db: str, tmp_path: Path) -> None:
     assert query(db, "SELECT count(*) FROM p") == [(3,)]
 
 
+def test_upsert_counts_identical_rows_as_updated_but_does_not_rewrite_them(
+    db: str, tmp_path: Path
+) -> None:
+    a = write(tmp_path / "a.csv", "id,name,score", ["1,ann,10", "2,bob,", "3,cy,-0.0"])
+    b = write(tmp_path / "b.csv", "id,name,score", ["1,ann,10", "2,bob,", "3,cy,0.0", "4,dee,"])
+    load(str(a), "--table", "q", "--primary-key", "id")
+    before = dict(query(db, "SELECT id, xmin::text FROM q"))
+
+    s = load(str(b), "--table", "q", "--mode", "upsert")
+    assert (s["inserted"], s["updated"], s["unchanged"]) == (1, 3, 2)
+    assert s["files"][0]["unchanged"] == 2 and s["balanced"]
+    after = dict(query(db, "SELECT id, xmin::text FROM q"))
+    # ids 1 and 2 (NULL = NULL) are the same row versions; -0.0 -> 0.0 is a change and rewritten
+    assert after[1] == before[1] and after[2] == before[2] and after[3] != before[3]
+    assert query(db, "SELECT id, name, score::text FROM q ORDER BY id") == [
+        (1, "ann", "10"),
+        (2, "bob", None),
+        (3, "cy", "0"),
+        (4, "dee", None),
+    ]
+    # every key there and every row changed: nothing inserted, all four rewritten
+    c = write(tmp_path / "c.csv", "id,name,score", ["4,d,4", "3,c,3", "2,b,2", "1,a,1"])
+    s = load(str(c), "--table", "q", "--mode", "upsert")
+    assert (s["inserted"], s["updated"], s["unchanged"]) == (0, 4, 0)
+    assert query(db, "SELECT id, name FROM q ORDER BY id") == [
+        (1, "a"),
+        (2, "b"),
+        (3, "c"),
+        (4, "d"),
+    ]
+
+
 def test_rejects_with_line_numbers_on_the_dirty_demo_file(db: str) -> None:
     from csv_to_postgres.demo import DATA
 

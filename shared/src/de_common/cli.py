@@ -31,7 +31,7 @@ from rich.text import Text
 from de_common import logging as de_logging
 from de_common.config import Settings, load_settings, masked, secret_values, with_overrides
 from de_common.errors import JobError, UserError
-from de_common.metrics import JobMetrics, job_metrics
+from de_common.metrics import JobMetrics, job_metrics, push
 
 S = TypeVar("S", bound=Settings)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -62,6 +62,15 @@ class Run(Generic[S]):
     def elapsed(self) -> float:
         """Seconds since the command started."""
         return round(time.monotonic() - self.started, 3)
+
+    def push_metrics(self, gateway_url: str | None) -> None:
+        """Push a batch job's metrics when a Pushgateway is configured (None: nothing to do).
+
+        Grouped by job (the project) only: a per-run grouping key would leave one group per run
+        on the gateway forever, and last_success would never be overwritten.
+        """
+        if gateway_url:
+            push(gateway_url, self.project, self.metrics.registry)
 
 
 @dataclass

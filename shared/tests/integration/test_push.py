@@ -34,3 +34,21 @@ def test_pushadd_keeps_other_instances(pushgateway_url: str) -> None:
         'instance="b"' in line and 'outcome="rejected"' in line and line.endswith(" 2")
         for line in ours
     )
+
+
+def test_run_push_metrics_overwrites_the_job_group(pushgateway_url: str) -> None:
+    from de_common.cli import Run
+
+    project = unique_name("proj")
+    for n in (3, 5):
+        run = Run(project, settings=None, run_id=unique_name("run"), metrics=job_metrics(project))
+        run.metrics.count("ok", n)
+        run.push_metrics(pushgateway_url)
+    run.push_metrics(None)  # not configured: nothing is sent
+
+    ours = [
+        line
+        for line in gateway_metrics(pushgateway_url).splitlines()
+        if line.startswith("de_records_total") and f'job="{project}"' in line
+    ]
+    assert len(ours) == 1 and ours[0].endswith(" 5")  # one group per job, the last run wins

@@ -27,7 +27,6 @@ from csv_to_postgres.sources import expand
 from de_common.cli import Run, Summary, emit_summary, json_option, make_cli, pass_run, progress
 from de_common.config import with_overrides
 from de_common.errors import JobError, UserError
-from de_common.metrics import push
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +90,7 @@ def _record_metrics(run: Run[CsvToPostgresSettings], results: list[FileResult]) 
         run.metrics.count("duplicate", r.duplicates)
     run.metrics.duration.labels(project="csv_to_postgres").observe(run.elapsed())
     run.metrics.mark_success()
-    if run.settings.pushgateway_url:
-        push(run.settings.pushgateway_url, "csv_to_postgres", run.metrics.registry)
+    run.push_metrics(run.settings.pushgateway_url)
 
 
 def _load_all(

@@ -14,7 +14,7 @@ from confluent_kafka import Consumer, KafkaException, Producer
 
 from de_common.cli import Run, Summary, emit_summary, json_option, make_cli, pass_run
 from de_common.errors import JobError, UserError
-from de_common.metrics import push, serve
+from de_common.metrics import serve
 from kafka_ingest.clients import (
     admin,
     consumer_config,
@@ -53,9 +53,7 @@ def metrics_of(run: Run[Any]) -> IngestMetrics:
 
 def finish(run: Run[KafkaIngestSettings]) -> None:
     """Push a batch job's metrics when a Pushgateway is configured."""
-    url = run.settings.pushgateway_url
-    if url:
-        push(url, "kafka_ingest", run.metrics.registry, {"run_id": run.run_id})
+    run.push_metrics(run.settings.pushgateway_url)
 
 
 def kafka_options(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -14,7 +14,6 @@ import click
 
 from de_common.cli import Run, Summary, emit_summary, json_option, make_cli, pass_run, progress
 from de_common.errors import JobError, UserError
-from de_common.metrics import push
 from log_analyzer.config import LogAnalyzerSettings
 from log_analyzer.filters import Filters, check_regex, parse_statuses
 from log_analyzer.formats import FORMAT_NAMES
@@ -106,14 +105,14 @@ def run_analysis(
     rate = result.rejected / result.lines if result.lines else 0.0
     summary["reject_rate"] = round(rate, 6)
     if s.max_reject_rate is not None and rate > s.max_reject_rate:
-        _push(run)
+        run.push_metrics(run.settings.pushgateway_url)
         raise JobError(
             f"{result.rejected} of {result.lines} lines rejected ({rate:.2%}), above "
             f"--max-reject-rate {s.max_reject_rate:.2%}; see {result.rejects_path}"
         )
     commit(result, opts)
     run.metrics.mark_success()
-    _push(run)
+    run.push_metrics(run.settings.pushgateway_url)
     if not as_json:
         from log_analyzer.console_report import render
 
@@ -146,12 +145,6 @@ def _summary(run: Run[LogAnalyzerSettings], r: RunResult) -> dict[str, Any]:
         "unreadable": r.vanished,
         "file_events": {f["path"]: f.get("event", "read") for f in r.files},
     }
-
-
-def _push(run: Run[LogAnalyzerSettings]) -> None:
-    url = run.settings.pushgateway_url
-    if url:
-        push(url, "log_analyzer", run.metrics.registry, {"run_id": run.run_id})
 
 
 _FORMAT = click.option("--format", "fmt", type=click.Choice(FORMAT_NAMES), help="Force a format.")

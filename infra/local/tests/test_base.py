@@ -84,3 +84,11 @@ def test_a_recycled_pid_is_never_signalled(isolated: dict[str, str]) -> None:
     finally:
         stranger.kill()
         stranger.wait()
+
+
+def test_kafka_cluster_ids_never_look_like_an_option() -> None:
+    from de_common.services import kafka
+
+    ids = [kafka._cluster_id() for _ in range(5000)]
+    assert all(len(i) == 22 and not i.startswith("-") for i in ids)
+    assert len(set(ids)) == len(ids)

@@ -109,8 +109,15 @@ def _provision(rt: Runtime) -> None:
 
 
 def _cluster_id() -> str:
-    # Kafka's Uuid text form: URL-safe base64 of 16 random bytes, no padding.
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    """Kafka's Uuid text form: URL-safe base64 of 16 random bytes, no padding.
+
+    Like Kafka's own Uuid.randomUuid(), never one starting with '-': kafka-storage's argument
+    parser would read it as an option (1 format in 64 failed before).
+    """
+    while True:
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cid.startswith("-"):
+            return cid
 
 
 def _start(rt: Runtime) -> None:

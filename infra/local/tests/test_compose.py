@@ -4,7 +4,6 @@ the native launcher. (No Docker engine runs here, so the containers themselves a
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from de_common.services import base, registry
+from de_common.testing import service_missing
 
 pytestmark = pytest.mark.integration
 
@@ -23,10 +23,7 @@ COMPOSE = INFRA / "compose.yaml"
 def _tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
-        message = f"{name} not installed (apt-get install {name})"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        service_missing(f"{name} not installed (apt-get install {name})")
     return path
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import socket
 import subprocess
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 import psycopg2
 import pytest
@@ -81,3 +85,28 @@ def test_cli_up_status_down(isolated: dict[str, str], port: int, cli: Cli) -> No
     bad = cli("up", "nosuchservice")
     assert bad.returncode == 2 and bad.stderr.startswith("error: unknown service")
     assert "Traceback" not in bad.stderr
+
+
+def test_cluster_in_a_state_folder_the_postgres_user_can_reach(
+    isolated: dict[str, str], port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # CI clones into a world-readable folder: as root the cluster then lives in the state folder
+    # itself, beside the launcher's root-owned log, and the server must not try to write that log.
+    reachable = Path(tempfile.mkdtemp(prefix="de-pg-state-", dir="/var/tmp"))
+    try:
+        reachable.chmod(0o755)
+        monkeypatch.setenv("DE_STATE_DIR", str(reachable))
+        service = registry.get("postgres")
+        rt = base.runtime(service)
+        assert postgres.pg_home(rt) == rt.state_dir
+        url = base.up(service)
+        with psycopg2.connect(url) as conn, conn.cursor() as cur:
+            cur.execute("SELECT 1")
+            assert cur.fetchone() == (1,)
+        assert (rt.state_dir / "server.log").exists() and rt.log_file.exists()
+        assert base.down(service)
+        assert not base.port_listening(port)
+    finally:
+        with contextlib.suppress(base.ServiceError):
+            base.down(registry.get("postgres"))
+        shutil.rmtree(reachable, ignore_errors=True)

@@ -9,7 +9,15 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from de_common.services.base import DockerSpec, NotInstalled, Runtime, Service, which
+from de_common.services.base import (
+    DockerSpec,
+    NotInstalled,
+    Runtime,
+    Service,
+    ServiceError,
+    log_tail,
+    which,
+)
 
 
 def bin_dir() -> str | None:
@@ -108,23 +116,29 @@ def _start(rt: Runtime) -> None:
             _wrap([_tool("initdb"), "-D", str(data), "-U", "postgres", *_INITDB_OPTIONS]),
             timeout=120,
         )
-    log = home / "postgres.log"
+    # Not rt.log_file: when home is the state folder that name is the launcher's own log, which
+    # root owns and the postgres user cannot append to.
+    log = home / "server.log"
     options = (
         f"-p {rt.port()} -k {home} -c listen_addresses=127.0.0.1 -c fsync=off "
         "-c max_connections=200"
     )
-    rt.run(
-        _wrap([_tool("pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "start"]),
-        timeout=90,
-    )
     _link_log(rt, log)
+    try:
+        rt.run(
+            _wrap([_tool("pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "start"]),
+            timeout=90,
+        )
+    except ServiceError as exc:
+        # pg_ctl only says "Examine the log output"; the reason is in the server's own log.
+        raise ServiceError(f"{exc}; server log {log}:\n{log_tail(log)}") from exc
     pid_line = (data / "postmaster.pid").read_text().splitlines()[0]
     rt.pids.append(int(pid_line))
 
 
 def _link_log(rt: Runtime, log: Path) -> None:
-    # The server writes its own log (as the postgres user); keep the launcher's log next to it.
-    target = rt.state_dir / "server.log"
+    # The server writes its own log (as the postgres user); keep a link to it beside the launcher's.
+    target = rt.state_dir / log.name
     if log.parent != rt.state_dir and not target.is_symlink():
         target.symlink_to(log)
 

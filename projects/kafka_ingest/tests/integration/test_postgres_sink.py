@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import psycopg
 import pytest
+from kafka_ingest.batch import Batch
 from kafka_ingest.events import Record
 from kafka_ingest.sinks.postgres_table import PostgresSink
 
@@ -33,11 +34,11 @@ def rows(ids: range, offset_base: int = 0) -> list[Record]:
 
 def test_rewrites_and_overlaps_never_double_count(pg_database: str) -> None:
     sink = PostgresSink(pg_database, "events")
-    assert sink.write(rows(range(0, 100))).written == 100
-    again = sink.write(rows(range(50, 150)))
+    assert sink.write(Batch(rows(range(0, 100)))).written == 100
+    again = sink.write(Batch(rows(range(50, 150))))
     assert (again.written, again.duplicates) == (50, 50)
     # The same event at another offset (a producer re-run) is still one row.
-    moved = sink.write(rows(range(0, 10), offset_base=1000))
+    moved = sink.write(Batch(rows(range(0, 10), offset_base=1000)))
     assert (moved.written, moved.duplicates) == (0, 10)
     sink.close()
     with psycopg.connect(pg_database) as conn:
@@ -51,7 +52,7 @@ def test_rewrites_and_overlaps_never_double_count(pg_database: str) -> None:
 
 def test_duplicates_inside_one_batch_are_one_row(pg_database: str) -> None:
     sink = PostgresSink(pg_database, "dupes")
-    result = sink.write(rows(range(0, 5)) + rows(range(0, 5), offset_base=5))
+    result = sink.write(Batch(rows(range(0, 5)) + rows(range(0, 5), offset_base=5)))
     assert (result.written, result.duplicates) == (5, 5)
     sink.close()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from kafka_ingest.batch import Batch
 from kafka_ingest.events import Record
 from kafka_ingest.sinks.parquet_files import ParquetSink, data_file_name, parse_file_name, read_all
 
@@ -28,7 +29,7 @@ def test_file_names_round_trip_even_with_dashes_in_the_topic() -> None:
 
 def test_batch_is_split_by_hour_and_named_by_offset_range(tmp_path: Path) -> None:
     sink = ParquetSink(tmp_path)
-    result = sink.write(records("t", 0, range(0, 20)))
+    result = sink.write(Batch(records("t", 0, range(0, 20))))
     assert result.written == 20
     files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.parquet"))
     assert files == [
@@ -40,10 +41,10 @@ def test_batch_is_split_by_hour_and_named_by_offset_range(tmp_path: Path) -> Non
 
 def test_rewriting_a_batch_counts_duplicates_not_rows(tmp_path: Path) -> None:
     sink = ParquetSink(tmp_path)
-    sink.write(records("t", 0, range(0, 10)))
+    sink.write(Batch(records("t", 0, range(0, 10))))
     again = ParquetSink(tmp_path)
     again.assigned("t", [0])
-    result = again.write(records("t", 0, range(5, 15)))
+    result = again.write(Batch(records("t", 0, range(5, 15))))
     assert (result.written, result.duplicates) == (5, 5)
     ids = read_all(tmp_path, "t").column("event_id").to_pylist()
     assert sorted(ids) == sorted(f"0-{o}" for o in range(15))
@@ -51,7 +52,7 @@ def test_rewriting_a_batch_counts_duplicates_not_rows(tmp_path: Path) -> None:
 
 def test_assignment_resumes_after_the_watermark_and_deletes_orphans(tmp_path: Path) -> None:
     sink = ParquetSink(tmp_path)
-    sink.write(records("t", 1, range(0, 10)))
+    sink.write(Batch(records("t", 1, range(0, 10))))
     # A crashed batch: its file landed, its watermark did not.
     orphan_dir = tmp_path / "t" / "date=2026-03-01" / "hour=10"
     orphan_dir.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from kafka_ingest.events import Record
+from kafka_ingest.batch import Batch
 
 
 @dataclass
@@ -26,7 +26,7 @@ class Sink(Protocol):
         """Recover after (re)assignment; return partitions whose resume offset the sink knows."""
         ...
 
-    def write(self, records: Sequence[Record]) -> WriteResult:
+    def write(self, batch: Batch) -> WriteResult:
         """Store a batch durably; return once it would survive a crash."""
         ...
 

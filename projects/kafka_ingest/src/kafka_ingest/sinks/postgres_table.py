@@ -10,6 +10,7 @@ import psycopg
 from psycopg import sql
 
 from de_common.errors import JobError, ServiceUnavailable
+from kafka_ingest.batch import Batch
 from kafka_ingest.events import Record
 from kafka_ingest.sinks import WriteResult
 
@@ -64,8 +65,9 @@ class PostgresSink:
         """Kafka's committed offset is the resume point; the upsert absorbs any overlap."""
         return {}
 
-    def write(self, records: Sequence[Record]) -> WriteResult:
+    def write(self, batch: Batch) -> WriteResult:
         """One transaction per batch; the event id decides what is new."""
+        records = batch.rows()
         if not records:
             return WriteResult()
         try:

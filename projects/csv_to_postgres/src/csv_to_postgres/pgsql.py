@@ -4,10 +4,13 @@ values are parameters, nothing is pasted into SQL text."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
 from psycopg2 import sql
 from sqlalchemy.engine import Connection
+
+from de_common.errors import JobError
 
 COPY_BUFFER = 1 << 16  # measured: 64 KiB writes keep up with the server best
 
@@ -69,60 +72,151 @@ def upsert(
 ) -> tuple[int, int, int]:
     """Set-based merge of `staged` staging rows; (inserted, updated, unchanged of the updated)."""
     # SHARE ROW EXCLUSIVE conflicts with itself and with plain writers, so a concurrent loader
-    # cannot insert a key between our UPDATE and INSERT; it is taken only now, after the COPY into
+    # cannot insert a key between our reads and writes; it is taken only now, after the COPY into
     # staging, so concurrent loaders still COPY in parallel and serialise only here. This is what
     # makes the join-based merge (measured ~1.4x faster than INSERT ... ON CONFLICT) safe.
     cur.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(target))
     # Fresh statistics on staging let the planner hash-join it (no index on staging needed).
     cur.execute(sql.SQL("ANALYZE {}").format(staging))
     cur.execute("SET LOCAL work_mem = '256MB'")
-    match = sql.SQL(" AND ").join(sql.SQL("t.{k} = s.{k}").format(k=sql.Identifier(k)) for k in key)
     rest = [c for c in columns if c not in key]
-    rewritten = 0
-    if rest:
-        # Staging keys are unique (duplicates were removed before), so each row updates once.
-        # A row whose values are byte-identical to the stored one is not rewritten: *<> compares
-        # binary images (as REFRESH MATERIALIZED VIEW CONCURRENTLY does), so -0.0 vs 0.0 or
-        # 1.0 vs 1.00 still count as changes and no type needs an equality operator.
-        def image(alias: str) -> sql.Composable:
-            return sql.SQL("ROW({})::record").format(
-                sql.SQL(", ").join(
-                    sql.SQL("{}.{}").format(sql.Identifier(alias), sql.Identifier(c)) for c in rest
-                )
-            )
+    job = _Job(target, staging, columns, key, rest, staged)
+    if rest and _merge_counts_available(cur, target):
+        return _merge(cur, job)
+    return _update_then_insert(cur, job)
 
+
+@dataclass(frozen=True)
+class _Job:
+    """One merge: staging rows into the target, matched on the key."""
+
+    target: sql.Identifier
+    staging: sql.Identifier
+    columns: Sequence[str]
+    key: Sequence[str]
+    rest: Sequence[str]  # the non-key columns
+    staged: int
+
+    def staged_values(self) -> sql.Composable:
+        return sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(c)) for c in self.columns)
+
+
+def _match(key: Sequence[str]) -> sql.Composable:
+    return sql.SQL(" AND ").join(sql.SQL("t.{k} = s.{k}").format(k=sql.Identifier(k)) for k in key)
+
+
+def _differs(rest: Sequence[str]) -> sql.Composable:
+    """The stored row and the staged row are not byte-identical.
+
+    *<> compares binary images (as REFRESH MATERIALIZED VIEW CONCURRENTLY does), so -0.0 vs 0.0 or
+    1.0 vs 1.00 still count as changes and no type needs an equality operator.
+    """
+
+    def image(alias: str) -> sql.Composable:
+        return sql.SQL("ROW({})::record").format(
+            sql.SQL(", ").join(
+                sql.SQL("{}.{}").format(sql.Identifier(alias), sql.Identifier(c)) for c in rest
+            )
+        )
+
+    return sql.SQL("{} *<> {}").format(image("t"), image("s"))
+
+
+def _set(rest: Sequence[str]) -> sql.Composable:
+    return sql.SQL(", ").join(sql.SQL("{c} = s.{c}").format(c=sql.Identifier(c)) for c in rest)
+
+
+def _merge_counts_available(cur: Any, target: sql.Identifier) -> bool:
+    """MERGE (PostgreSQL 15+) on a plain table, with per-transaction row counters switched on.
+
+    MERGE reports only a total; the transaction's own counters for the table split it into
+    inserted and rewritten rows. A partitioned table keeps those counters per partition.
+    """
+    cur.execute(
+        "SELECT current_setting('server_version_num')::int >= 150000"
+        " AND current_setting('track_counts')::bool"
+        " AND (SELECT relkind = 'r' FROM pg_class WHERE oid = %s::regclass)",
+        (target.as_string(cur),),
+    )
+    return bool(cur.fetchone()[0])
+
+
+def _xact_counts(cur: Any, target: sql.Identifier) -> tuple[int, int]:
+    cur.execute(
+        "SELECT coalesce(n_tup_ins, 0), coalesce(n_tup_upd, 0) FROM pg_stat_xact_user_tables"
+        " WHERE relid = %s::regclass",
+        (target.as_string(cur),),
+    )
+    row = cur.fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def _merge(cur: Any, job: _Job) -> tuple[int, int, int]:
+    """One join for both outcomes: ~15% faster than UPDATE + INSERT when most keys exist."""
+    ins_before, upd_before = _xact_counts(cur, job.target)
+    cur.execute(
+        sql.SQL(
+            "MERGE INTO {t} AS t USING {s} AS s ON {m} "
+            "WHEN MATCHED AND {differs} THEN UPDATE SET {set} "
+            "WHEN NOT MATCHED THEN INSERT ({c}) VALUES ({sc})"
+        ).format(
+            t=job.target,
+            s=job.staging,
+            m=_match(job.key),
+            differs=_differs(job.rest),
+            set=_set(job.rest),
+            c=_cols(job.columns),
+            sc=job.staged_values(),
+        )
+    )
+    merged = int(cur.rowcount)
+    ins_after, upd_after = _xact_counts(cur, job.target)
+    inserted, rewritten = ins_after - ins_before, upd_after - upd_before
+    if inserted + rewritten != merged:
+        # The counters disagree with MERGE itself (a trigger writing the table, say): refuse to
+        # report figures that do not add up; the caller's transaction rolls back.
+        raise JobError(
+            f"MERGE touched {merged} rows but the table's counters say {inserted} inserted "
+            f"+ {rewritten} updated"
+        )
+    updated = job.staged - inserted
+    return inserted, updated, updated - rewritten
+
+
+def _update_then_insert(cur: Any, job: _Job) -> tuple[int, int, int]:
+    """The same merge for servers without MERGE: rewrite changed rows, then add missing keys."""
+    rewritten = 0
+    if job.rest:
+        # Staging keys are unique (duplicates were removed before), so each row updates once.
         cur.execute(
-            sql.SQL("UPDATE {t} AS t SET {set} FROM {s} AS s WHERE {m} AND {ti} *<> {si}").format(
-                t=target,
-                s=staging,
-                m=match,
-                ti=image("t"),
-                si=image("s"),
-                set=sql.SQL(", ").join(
-                    sql.SQL("{c} = s.{c}").format(c=sql.Identifier(c)) for c in rest
-                ),
+            sql.SQL("UPDATE {t} AS t SET {set} FROM {s} AS s WHERE {m} AND {differs}").format(
+                t=job.target,
+                s=job.staging,
+                m=_match(job.key),
+                differs=_differs(job.rest),
+                set=_set(job.rest),
             )
         )
         rewritten = cur.rowcount
     # Staging and target keys are both unique: if every staged row was rewritten, every key was
     # there and the anti-join below would find nothing.
     inserted = 0
-    if not rest or rewritten < staged:
+    if not job.rest or rewritten < job.staged:
         cur.execute(
             sql.SQL(
                 "INSERT INTO {t} ({c}) SELECT {sc} FROM {s} AS s "
                 "WHERE NOT EXISTS (SELECT 1 FROM {t} AS t WHERE {m})"
             ).format(
-                t=target,
-                s=staging,
-                m=match,
-                c=_cols(columns),
-                sc=sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(c)) for c in columns),
+                t=job.target,
+                s=job.staging,
+                m=_match(job.key),
+                c=_cols(job.columns),
+                sc=job.staged_values(),
             )
         )
         inserted = int(cur.rowcount)
     # Every staged key either was there (updated, whether or not its values changed) or is new.
-    updated = staged - inserted
+    updated = job.staged - inserted
     return inserted, updated, updated - rewritten
 
 

@@ -6,7 +6,9 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
+import psycopg2
 import pytest
+from csv_to_postgres import pgsql
 
 from .conftest import execute, load, query, write
 
@@ -94,8 +96,26 @@ def test_append_upsert_replace_semantics(db: str, tmp_path: Path) -> None:
     assert query(db, "SELECT count(*) FROM p") == [(3,)]
 
 
+@pytest.fixture(params=["merge", "update-then-insert"])
+def merge_path(request: pytest.FixtureRequest, db: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both upsert statements: MERGE, and the UPDATE + INSERT pair a server without usable
+    per-transaction counters gets (track_counts off, set for every connection via libpq)."""
+    if request.param == "update-then-insert":
+        monkeypatch.setenv("PGOPTIONS", "-c track_counts=off")
+    conn = psycopg2.connect(db)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("CREATE TABLE probe (id int)")
+            uses_merge = pgsql._merge_counts_available(cur, pgsql.table_id("probe"))
+        conn.rollback()
+    finally:
+        conn.close()
+    assert uses_merge == (request.param == "merge")
+    return str(request.param)
+
+
 def test_upsert_counts_identical_rows_as_updated_but_does_not_rewrite_them(
-    db: str, tmp_path: Path
+    db: str, tmp_path: Path, merge_path: str
 ) -> None:
     a = write(tmp_path / "a.csv", "id,name,score", ["1,ann,10", "2,bob,", "3,cy,-0.0"])
     b = write(tmp_path / "b.csv", "id,name,score", ["1,ann,10", "2,bob,", "3,cy,0.0", "4,dee,"])

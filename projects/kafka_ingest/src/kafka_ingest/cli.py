@@ -155,7 +155,6 @@ def produce(
                 "topic": settings.topic,
                 "dlq_topic": settings.dlq(),
                 "backpressure_waits": result.backpressure_waits,
-                "partitions": result.partitions,
                 "msgs_per_s": round(result.records_in / max(duration, 1e-9)),
                 "errors": result.errors,
             },

@@ -65,7 +65,6 @@ def run_demo(
             "topic": topic,
             "produced": produced.produced,
             "rejected_at_producer": produced.rejected,
-            "partitions": produced.partitions,
             "consumed": consumed.records_in,
             "written": consumed.written,
             "dlq_at_consumer": consumed.dlq,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kafka_ingest.columnar import UTC_MICROS, Checked, check_many
+from kafka_ingest.columnar import UTC_MICROS, Checked, check_many, utf8
 from kafka_ingest.events import InvalidEvent, Record, parse_record
 
 SCHEMA = pa.schema(
@@ -66,7 +66,7 @@ def table_of(
             checked.ts,
             pa.array(checked.kind, pa.string()),
             # check_many validated the UTF-8: the binary -> string view is free.
-            checked.value.view(pa.string()),
+            utf8(checked.value),
             pa.array(topics, pa.string()),
             pa.array(partitions, pa.int32()),
             pa.array(offsets, pa.int64()),
@@ -82,7 +82,7 @@ def records_table(records: Sequence[Record]) -> pa.Table:
     """Records as a table in SCHEMA."""
     columns = list(zip(*records, strict=True)) if records else [()] * len(SCHEMA)
     arrays = [
-        pa.array(col, type=pa.binary()).view(pa.string())
+        utf8(pa.array(col, type=pa.binary()))
         if field.name == "value"
         else pa.array(col, type=field.type)
         for col, field in zip(columns, SCHEMA, strict=True)
@@ -110,13 +110,17 @@ class Batch:
         self._records.append(record)
 
     def table(self) -> pa.Table:
-        """Everything as one table, in arrival order within each part."""
-        parts = list(self._tables)
-        if self._records:
-            parts.append(records_table(self._records))
-        if not parts:
-            return SCHEMA.empty_table()
-        return parts[0] if len(parts) == 1 else pa.concat_tables(parts)
+        """Everything as one table, each partition's rows in offset order."""
+        if not self._records:
+            if not self._tables:
+                return SCHEMA.empty_table()
+            # Fetches arrive in offset order per partition: concatenating them keeps it.
+            return self._tables[0] if len(self._tables) == 1 else pa.concat_tables(self._tables)
+        # Rows that took the per-message path were set aside: put them back in their place.
+        table = pa.concat_tables([*self._tables, records_table(self._records)])
+        return table.sort_by(
+            [("topic", "ascending"), ("partition", "ascending"), ("offset", "ascending")]
+        )
 
     def rows(self) -> list[Record]:
         """Everything as Records (for sinks that write row by row)."""

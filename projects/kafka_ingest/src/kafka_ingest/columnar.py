@@ -52,8 +52,19 @@ def _shape(value: bytes | None) -> _Shape | None:
         return None
     try:
         return _decode_shape(value)
-    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
+    # RecursionError: msgspec gives up on ~1,000 levels of nesting; the full check decides.
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         return None
+
+
+def utf8(binary: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Binary data as strings without a copy (the bytes must be checked UTF-8 already).
+
+    pa.array() returns a ChunkedArray once the data passes 2 GiB, which has no view().
+    """
+    if isinstance(binary, pa.ChunkedArray):
+        return pa.chunked_array([c.view(pa.string()) for c in binary.chunks], pa.string())
+    return binary.view(pa.string())
 
 
 @dataclass
@@ -88,7 +99,7 @@ def check_many(values: Sequence[bytes | None]) -> Checked:
     key = [s.key if s is not None else None for s in shapes]
     kind = [s.kind if s is not None else None for s in shapes]
     ts_text = pa.array([s.ts if s is not None else None for s in shapes], pa.string())
-    binary = pa.array(values, pa.binary())
+    binary = pa.array(values, pa.binary())  # chunked past 2 GiB
     # Rows msgspec refused are null here, and null & anything is null: fill_null makes them False.
     ok = pc.fill_null(
         pc.and_kleene(
@@ -101,7 +112,7 @@ def check_many(values: Sequence[bytes | None]) -> Checked:
         False,
     )
     try:
-        binary.view(pa.string()).validate(full=True)
+        utf8(binary).validate(full=True)
     except pa.ArrowInvalid:
         ok = pc.and_(ok, pa.array([v is not None and _decodes(v) for v in values], pa.bool_()))
     accepted = pc.sum(ok).as_py() or 0

@@ -180,7 +180,8 @@ def _wire_ok(value: bytes) -> _Wire | None:
     """The consumer's fast path; like _fast_ok it only ever accepts what the schema accepts."""
     try:
         wire = _decode_wire(value)
-    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
+    # RecursionError: msgspec gives up on ~1,000 levels of nesting; orjson and the schema decide.
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         return None
     if not _kind_ok(wire.kind) or _TS.match(wire.ts) is None:
         return None

@@ -15,7 +15,7 @@ from kafka_ingest.batch import Batch, decode
 from kafka_ingest.columnar import check_many
 from kafka_ingest.events import InvalidEvent, Record, parse_record
 
-GOOD = {
+GOOD: dict[str, object] = {
     "event_id": "e-1",
     "key": "user-1",
     "ts": "2026-01-01T10:15:00.250Z",
@@ -42,6 +42,7 @@ TIMES = [
     "0001-01-01T00:00:00+01:00",
     "9999-12-31T23:30:00-01:00",
     "1000-01-01T00:00:00Z",
+    "0999-06-01T10:15:00Z",
     "\uff12\uff10\uff12\uff16-01-01T00:00:00Z",
     "2026-01-01T10:15:00Z\n",
     "2026-01-01T10:15:00+24:00",
@@ -80,6 +81,8 @@ def corpus() -> list[bytes | None]:
         good[:-1],
         good.replace(b'"kind"', b'"kind" '),
         b'{"event_id":"a","event_id":"b","key":"k","ts":"2026-01-01T00:00:00Z","kind":"a","payload":{}}',
+        # Deeper than msgspec goes (it raises RecursionError): the full check must decide.
+        good.replace(b'"payload":{', b'"payload":{"deep":' + b"[" * 1200 + b"]" * 1200 + b","),
     ]
     # Seeded byte mutations of a valid event: flipped, dropped and inserted characters.
     rng = random.Random(7)

@@ -134,7 +134,12 @@ class ParquetSink:
             hours = pc.unique(fresh["_hour"]).to_pylist()
             for hour in hours:
                 rows = fresh if len(hours) == 1 else fresh.filter(pc.equal(fresh["_hour"], hour))
-                folder = self._topic_dir(topic) / f"date={hour:%Y-%m-%d}" / f"hour={hour:%H}"
+                # Not strftime: %Y does not zero-pad years before 1000.
+                folder = (
+                    self._topic_dir(topic)
+                    / f"date={hour.year:04d}-{hour.month:02d}-{hour.day:02d}"
+                    / f"hour={hour.hour:02d}"
+                )
                 folder.mkdir(parents=True, exist_ok=True)
                 self._write_file(folder / name, rows.drop_columns(["_hour"]))
             self._advance(topic, partition, last)

@@ -30,6 +30,16 @@ def cli_env(bootstrap: str, **settings: str) -> dict[str, str]:
     return env
 
 
+def topic_env(bootstrap: str, topic: str, dlq: str, **settings: str) -> dict[str, str]:
+    """cli_env for one topic and its DLQ topic, with a consumer group of its own."""
+    return cli_env(bootstrap, topic=topic, dlq_topic=dlq, group_id=f"g-{topic}", **settings)
+
+
+def sinks_env(pg_url: str, root: Path) -> dict[str, str]:
+    """Settings that send both sinks somewhere private: a database and an output folder."""
+    return {"postgres_url": pg_url, "output_dir": str(root / "out")}
+
+
 def run_cli(args: list[str], env: dict[str, str], cwd: Path, expect: int = 0) -> dict[str, Any]:
     """Run `python -m kafka_ingest ARGS --json`; return its one JSON summary."""
     proc = subprocess.run(
@@ -146,5 +156,19 @@ def topic_pair(kafka_topic: Callable[..., str]) -> Callable[[int], tuple[str, st
 
     def make(partitions: int = 3) -> tuple[str, str]:
         return kafka_topic(partitions=partitions), kafka_topic(partitions=1, prefix="dlq")
+
+    return make
+
+
+TopicEnv = Callable[..., tuple[str, dict[str, str]]]
+
+
+@pytest.fixture
+def topic_with_env(kafka_bootstrap: str, topic_pair: Callable[[int], tuple[str, str]]) -> TopicEnv:
+    """A fresh topic with N partitions, and the CLI environment aimed at it and its DLQ."""
+
+    def make(partitions: int = 3, **settings: str) -> tuple[str, dict[str, str]]:
+        topic, dlq = topic_pair(partitions)
+        return topic, topic_env(kafka_bootstrap, topic, dlq, **settings)
 
     return make

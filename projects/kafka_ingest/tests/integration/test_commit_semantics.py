@@ -16,11 +16,12 @@ import pytest
 from kafka_ingest.sources import generate
 
 from .conftest import (
+    TopicEnv,
     checksum,
-    cli_env,
     parquet_pairs,
     postgres_pairs,
     run_cli,
+    sinks_env,
     start_cli,
     valid_events,
 )
@@ -66,20 +67,9 @@ def assert_exactly_once(root: Path, topic: str, pg_url: str, expected: dict[str,
 
 
 def test_sigkill_mid_batch_then_restart_is_exactly_once(
-    kafka_bootstrap: str,
-    topic_pair: Callable[[int], tuple[str, str]],
-    pg_database: str,
-    tmp_path: Path,
+    topic_with_env: TopicEnv, pg_database: str, tmp_path: Path
 ) -> None:
-    topic, dlq = topic_pair(3)
-    env = cli_env(
-        kafka_bootstrap,
-        topic=topic,
-        dlq_topic=dlq,
-        group_id=f"g-{topic}",
-        postgres_url=pg_database,
-        output_dir=str(tmp_path / "out"),
-    )
+    topic, env = topic_with_env(3, **sinks_env(pg_database, tmp_path))
     run_cli(["produce", "--generate", "20000", "--invalid-every", "100"], env, tmp_path)
     args = ["consume", "--sink", "parquet", "--sink", "postgres", "--batch-size", "700"]
     victim = start_cli(args, env, tmp_path)
@@ -98,21 +88,9 @@ def test_sigkill_mid_batch_then_restart_is_exactly_once(
 
 
 def test_rebalance_between_two_consumers_loses_and_duplicates_nothing(
-    kafka_bootstrap: str,
-    topic_pair: Callable[[int], tuple[str, str]],
-    pg_database: str,
-    tmp_path: Path,
+    topic_with_env: TopicEnv, pg_database: str, tmp_path: Path
 ) -> None:
-    topic, dlq = topic_pair(4)
-    env = cli_env(
-        kafka_bootstrap,
-        topic=topic,
-        dlq_topic=dlq,
-        group_id=f"g-{topic}",
-        postgres_url=pg_database,
-        output_dir=str(tmp_path / "out"),
-        enrich_latency_ms="0",
-    )
+    topic, env = topic_with_env(4, **sinks_env(pg_database, tmp_path), enrich_latency_ms="0")
     args = ["consume", "--sink", "parquet", "--sink", "postgres", "--batch-size", "500"]
     args += ["--idle-timeout", "8"]
     first = start_cli(args, env, tmp_path)
@@ -140,10 +118,9 @@ def test_rebalance_between_two_consumers_loses_and_duplicates_nothing(
 
 
 def test_sigterm_finishes_the_batch_commits_and_exits_cleanly(
-    kafka_bootstrap: str, topic_pair: Callable[[int], tuple[str, str]], tmp_path: Path
+    topic_with_env: TopicEnv, tmp_path: Path
 ) -> None:
-    topic, dlq = topic_pair(2)
-    env = cli_env(kafka_bootstrap, topic=topic, dlq_topic=dlq, group_id=f"g-{topic}")
+    topic, env = topic_with_env(2)
     run_cli(["produce", "--generate", "3000"], env, tmp_path)
     port = free_port()
     args = ["consume", "--output-dir", "out", "--batch-size", "200", "--metrics-port", str(port)]
@@ -164,20 +141,9 @@ def test_sigterm_finishes_the_batch_commits_and_exits_cleanly(
 
 
 def test_replay_rewrites_nothing_twice_and_refills_an_emptied_sink(
-    kafka_bootstrap: str,
-    topic_pair: Callable[[int], tuple[str, str]],
-    pg_database: str,
-    tmp_path: Path,
+    topic_with_env: TopicEnv, pg_database: str, tmp_path: Path
 ) -> None:
-    topic, dlq = topic_pair(2)
-    env = cli_env(
-        kafka_bootstrap,
-        topic=topic,
-        dlq_topic=dlq,
-        group_id=f"g-{topic}",
-        postgres_url=pg_database,
-        output_dir=str(tmp_path / "out"),
-    )
+    topic, env = topic_with_env(2, **sinks_env(pg_database, tmp_path))
     run_cli(["produce", "--generate", "1000"], env, tmp_path)
     both = ["--sink", "parquet", "--sink", "postgres"]
     run_cli(["consume", *both, "--stop-at-end", "--idle-timeout", "10"], env, tmp_path)
@@ -196,10 +162,9 @@ def test_replay_rewrites_nothing_twice_and_refills_an_emptied_sink(
 
 
 def test_replay_from_timestamp_starts_at_offsets_for_times(
-    kafka_bootstrap: str, topic_pair: Callable[[int], tuple[str, str]], tmp_path: Path
+    topic_with_env: TopicEnv, tmp_path: Path
 ) -> None:
-    topic, dlq = topic_pair(2)
-    env = cli_env(kafka_bootstrap, topic=topic, dlq_topic=dlq, group_id=f"g-{topic}")
+    topic, env = topic_with_env(2)
     run_cli(["produce", "--generate", "500", "--seed", "1"], env, tmp_path)
     time.sleep(1.5)
     middle = int(time.time() * 1000)
@@ -213,11 +178,8 @@ def test_replay_from_timestamp_starts_at_offsets_for_times(
     assert ids == set(valid_events(generate(300, seed=2)))
 
 
-def test_async_pipeline_enriches_everything_once(
-    kafka_bootstrap: str, topic_pair: Callable[[int], tuple[str, str]], tmp_path: Path
-) -> None:
-    topic, dlq = topic_pair(3)
-    env = cli_env(kafka_bootstrap, topic=topic, dlq_topic=dlq, group_id=f"g-{topic}")
+def test_async_pipeline_enriches_everything_once(topic_with_env: TopicEnv, tmp_path: Path) -> None:
+    topic, env = topic_with_env(3)
     run_cli(["produce", "--generate", "2000", "--invalid-every", "50"], env, tmp_path)
     summary = run_cli(
         [
@@ -254,17 +216,11 @@ def test_async_pipeline_enriches_everything_once(
 
 
 def test_a_sink_that_refuses_the_batch_fails_the_run_and_commits_nothing(
-    kafka_bootstrap: str,
-    topic_pair: Callable[[int], tuple[str, str]],
-    pg_database: str,
-    tmp_path: Path,
+    topic_with_env: TopicEnv, pg_database: str, tmp_path: Path
 ) -> None:
     import psycopg
 
-    topic, dlq = topic_pair(2)
-    env = cli_env(
-        kafka_bootstrap, topic=topic, dlq_topic=dlq, group_id=f"g-{topic}", postgres_url=pg_database
-    )
+    _, env = topic_with_env(2, postgres_url=pg_database)
     run_cli(["produce", "--generate", "500"], env, tmp_path)
     with psycopg.connect(pg_database) as conn:
         conn.execute(

@@ -11,7 +11,7 @@ import orjson
 import pytest
 from kafka_ingest.sources import generate
 
-from .conftest import cli_env, parquet_pairs, read_topic, run_cli, valid_events
+from .conftest import parquet_pairs, read_topic, run_cli, topic_env, valid_events
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +43,7 @@ def test_consumer_ingests_what_kcat_produced(
         check=True,
         timeout=60,
     )
-    env = cli_env(kafka_bootstrap, topic=topic, dlq_topic=dlq, group_id=f"g-{topic}")
+    env = topic_env(kafka_bootstrap, topic, dlq)
     summary = run_cli(
         ["consume", "--output-dir", "out", "--stop-at-end", "--idle-timeout", "10"], env, tmp_path
     )

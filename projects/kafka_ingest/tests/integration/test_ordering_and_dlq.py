@@ -14,7 +14,15 @@ from kafka_ingest.dlq import H_ERROR, H_OFFSET, H_ORIGIN, H_PARTITION, H_TIME, H
 from kafka_ingest.producer import produce
 from kafka_ingest.sources import generate
 
-from .conftest import cli_env, parquet_pairs, produce_raw, read_topic, run_cli, valid_events
+from .conftest import (
+    cli_env,
+    parquet_pairs,
+    produce_raw,
+    read_topic,
+    run_cli,
+    topic_env,
+    valid_events,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -131,7 +139,7 @@ def test_consumed_events_match_the_source_exactly(
     kafka_bootstrap: str, topic_pair: Callable[[int], tuple[str, str]], tmp_path: Path
 ) -> None:
     topic, dlq = topic_pair(3)
-    env = cli_env(kafka_bootstrap, topic=topic, dlq_topic=dlq, group_id=f"g-{topic}")
+    env = topic_env(kafka_bootstrap, topic, dlq)
     run_cli(["produce", "--generate", "2000", "--invalid-every", "40"], env, tmp_path)
     summary = run_cli(
         ["consume", "--output-dir", "out", "--stop-at-end", "--idle-timeout", "10"], env, tmp_path

@@ -10,7 +10,7 @@ import pytest
 from confluent_kafka import Producer
 from kafka_ingest.sources import generate
 
-from .conftest import cli_env, read_topic, run_cli, valid_events
+from .conftest import read_topic, run_cli, topic_env, valid_events
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +43,7 @@ def test_transform_is_exactly_once_across_an_aborted_transaction(
 ) -> None:
     source, target = kafka_topic(partitions=2), kafka_topic(partitions=2)
     dlq = kafka_topic(partitions=1, prefix="dlq")
-    env = cli_env(kafka_bootstrap, topic=source, dlq_topic=dlq, group_id=f"g-{source}")
+    env = topic_env(kafka_bootstrap, source, dlq)
     run_cli(["produce", "--generate", "1500", "--invalid-every", "75"], env, tmp_path)
     # Corrupt-on-the-wire poison the producer would refuse, so the transform's DLQ path runs.
     from .conftest import produce_raw

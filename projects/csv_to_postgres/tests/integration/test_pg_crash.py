@@ -96,12 +96,16 @@ def test_sigkill_then_rerun_gives_exactly_one_clean_load(
     assert statuses == ["done", "abandoned", "done"]
 
 
-def test_two_loaders_of_different_files_at_the_same_time(db: str, tmp_path: Path) -> None:
-    seed = write(tmp_path / "seed.csv", "id,name,score", _rows(range(0, 1), "seed"))
-    load(str(seed), "--table", "p", "--primary-key", "id")
+def _together_from_copy(
+    db: str, tmp_path: Path, key_ranges: list[range], args: list[str]
+) -> list[tuple[str, str]]:
+    """One loader per key range, all held inside their COPY at once, then released together.
+
+    Returns each loader's (stdout, stderr) once all of them exited 0.
+    """
     release = tmp_path / "go"
     procs, flags = [], []
-    for n, ids in enumerate([range(1, 20001), range(20001, 40001)]):
+    for n, ids in enumerate(key_ranges):
         f = write(tmp_path / f"part{n}.csv", "id,name,score", _rows(ids, f"p{n}"))
         flag = tmp_path / f"paused{n}"
         env = {
@@ -110,21 +114,30 @@ def test_two_loaders_of_different_files_at_the_same_time(db: str, tmp_path: Path
             "CSV_TO_POSTGRES_PAUSE_FILE": str(flag),
             "CSV_TO_POSTGRES_RELEASE_FILE": str(release),
         }
-        procs.append(spawn(db, [str(f), "--table", "p"], env))
+        procs.append(spawn(db, [str(f), *args], env))
         flags.append(flag)
     try:
         for flag, proc in zip(flags, procs, strict=True):
             _wait_for(flag, proc)
-        # both are inside an open COPY on the same table at this moment
+        # every loader is inside an open COPY at this moment
         copies = [s for s, q in _backend_state(db) if q.startswith("COPY") and s == "active"]
-        assert len(copies) == 2
+        assert len(copies) == len(key_ranges)
         release.touch()
         results = [p.communicate(timeout=120) for p in procs]
     finally:
         for p in procs:
             if p.poll() is None:
                 p.kill()
-    assert [p.returncode for p in procs] == [0, 0], results
+    assert [p.returncode for p in procs] == [0] * len(procs), results
+    return results
+
+
+def test_two_loaders_of_different_files_at_the_same_time(db: str, tmp_path: Path) -> None:
+    seed = write(tmp_path / "seed.csv", "id,name,score", _rows(range(0, 1), "seed"))
+    load(str(seed), "--table", "p", "--primary-key", "id")
+    results = _together_from_copy(
+        db, tmp_path, [range(1, 20001), range(20001, 40001)], ["--table", "p"]
+    )
     assert [json.loads(out)["inserted"] for out, _ in results] == [20000, 20000]
     assert query(db, "SELECT count(*), count(DISTINCT id), max(id) FROM p") == [
         (40001, 40001, 40000)
@@ -135,33 +148,10 @@ def test_two_loaders_of_different_files_at_the_same_time(db: str, tmp_path: Path
 def test_two_upserts_with_overlapping_keys_at_the_same_time(db: str, tmp_path: Path) -> None:
     seed = write(tmp_path / "seed.csv", "id,name,score", _rows(range(0, 1), "seed"))
     load(str(seed), "--table", "u", "--primary-key", "id")
-    release = tmp_path / "go"
-    procs, flags = [], []
     # keys 10001..20000 are in both files: whichever merges second must update them, not fail
-    for n, ids in enumerate([range(1, 20001), range(10001, 30001)]):
-        f = write(tmp_path / f"up{n}.csv", "id,name,score", _rows(ids, f"u{n}"))
-        flag = tmp_path / f"paused{n}"
-        env = {
-            **SMALL_CHUNKS,
-            "CSV_TO_POSTGRES_PAUSE_AT": "copy",
-            "CSV_TO_POSTGRES_PAUSE_FILE": str(flag),
-            "CSV_TO_POSTGRES_RELEASE_FILE": str(release),
-        }
-        procs.append(spawn(db, [str(f), "--table", "u", "--mode", "upsert"], env))
-        flags.append(flag)
-    try:
-        for flag, proc in zip(flags, procs, strict=True):
-            _wait_for(flag, proc)
-        # both COPY into their own staging table at once: only the merge is serialised
-        copies = [s for s, q in _backend_state(db) if q.startswith("COPY") and s == "active"]
-        assert len(copies) == 2
-        release.touch()
-        results = [p.communicate(timeout=120) for p in procs]
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-    assert [p.returncode for p in procs] == [0, 0], results
+    results = _together_from_copy(
+        db, tmp_path, [range(1, 20001), range(10001, 30001)], ["--table", "u", "--mode", "upsert"]
+    )
     counts = sorted((json.loads(out)["inserted"], json.loads(out)["updated"]) for out, _ in results)
     assert counts == [(10000, 10000), (20000, 0)]
     assert query(db, "SELECT count(*), count(DISTINCT id), min(id), max(id) FROM u") == [

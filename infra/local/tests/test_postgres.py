@@ -110,3 +110,20 @@ def test_cluster_in_a_state_folder_the_postgres_user_can_reach(
         with contextlib.suppress(base.ServiceError):
             base.down(registry.get("postgres"))
         shutil.rmtree(reachable, ignore_errors=True)
+
+
+def test_links_left_by_an_earlier_layout_are_replaced(tmp_path: Path) -> None:
+    log = tmp_path / "home" / "server.log"
+    log.parent.mkdir()
+    log.touch()
+    stale = tmp_path / "state" / "server.log"
+    stale.parent.mkdir()
+    stale.symlink_to(tmp_path / "home" / "postgres.log")  # the name the server used before
+    postgres._link(stale, log)
+    assert stale.readlink() == log
+    stale.unlink()
+    stale.write_text("a plain file from the reachable layout")
+    postgres._link(stale, log)
+    assert stale.is_symlink() and stale.readlink() == log
+    postgres._link(stale, log)  # already right: left alone
+    assert stale.readlink() == log

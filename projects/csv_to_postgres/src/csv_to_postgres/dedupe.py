@@ -32,6 +32,10 @@ class KeyTracker:
         import pandas as pd  # composite or text keys only
 
         frame = cols.to_pandas()
+        for name in frame.columns:
+            if frame[name].dtype.kind == "f":
+                # -0.0 and 0.0 differ in bits but are one key to PostgreSQL: hash them alike.
+                frame[name] = frame[name] + 0.0
         return np.asarray(pd.util.hash_pandas_object(frame, index=False).to_numpy(), np.uint64)
 
     def suspects(self, table: pa.Table) -> npt.NDArray[np.bool_]:

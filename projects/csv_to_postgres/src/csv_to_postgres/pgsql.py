@@ -3,14 +3,18 @@ values are parameters, nothing is pasted into SQL text."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
+import psycopg2.errors
 from psycopg2 import sql
 from sqlalchemy.engine import Connection
 
-from de_common.errors import JobError
+from de_common.errors import UserError
+
+log = logging.getLogger(__name__)
 
 COPY_BUFFER = 1 << 16  # measured: 64 KiB writes keep up with the server best
 
@@ -82,8 +86,33 @@ def upsert(
     rest = [c for c in columns if c not in key]
     job = _Job(target, staging, columns, key, rest, staged)
     if rest and _merge_counts_available(cur, target):
-        return _merge(cur, job)
+        # MERGE applies updates and inserts in join order, not all updates first: a value moving
+        # between rows of another unique column can collide half-way, and a trigger or a cascade
+        # writing the table makes the counters disagree. Either way the pair below decides.
+        cur.execute("SAVEPOINT c2p_merge")
+        try:
+            counts = _merge(cur, job)
+        except psycopg2.errors.CardinalityViolation:
+            raise UserError(
+                "two rows of the file have keys PostgreSQL considers equal (e.g. 1.0 and 1.00); "
+                "remove one of them"
+            ) from None
+        except (
+            psycopg2.errors.UniqueViolation,
+            psycopg2.errors.ExclusionViolation,
+            psycopg2.errors.FeatureNotSupported,
+            _CountsDisagree,
+        ) as exc:
+            cur.execute("ROLLBACK TO SAVEPOINT c2p_merge")
+            log.info("MERGE gave way to UPDATE + INSERT", extra={"reason": type(exc).__name__})
+        else:
+            cur.execute("RELEASE SAVEPOINT c2p_merge")
+            return counts
     return _update_then_insert(cur, job)
+
+
+class _CountsDisagree(Exception):
+    """The table's counters do not add up to MERGE's own row count."""
 
 
 @dataclass(frozen=True)
@@ -130,12 +159,14 @@ def _merge_counts_available(cur: Any, target: sql.Identifier) -> bool:
     """MERGE (PostgreSQL 15+) on a plain table, with per-transaction row counters switched on.
 
     MERGE reports only a total; the transaction's own counters for the table split it into
-    inserted and rewritten rows. A partitioned table keeps those counters per partition.
+    inserted and rewritten rows. Partitioned and inheritance parents keep those counters on
+    their children, and MERGE refuses tables with rules.
     """
     cur.execute(
         "SELECT current_setting('server_version_num')::int >= 150000"
         " AND current_setting('track_counts')::bool"
-        " AND (SELECT relkind = 'r' FROM pg_class WHERE oid = %s::regclass)",
+        " AND (SELECT relkind = 'r' AND NOT relhassubclass AND NOT relhasrules"
+        "      FROM pg_class WHERE oid = %s::regclass)",
         (target.as_string(cur),),
     )
     return bool(cur.fetchone()[0])
@@ -173,12 +204,8 @@ def _merge(cur: Any, job: _Job) -> tuple[int, int, int]:
     ins_after, upd_after = _xact_counts(cur, job.target)
     inserted, rewritten = ins_after - ins_before, upd_after - upd_before
     if inserted + rewritten != merged:
-        # The counters disagree with MERGE itself (a trigger writing the table, say): refuse to
-        # report figures that do not add up; the caller's transaction rolls back.
-        raise JobError(
-            f"MERGE touched {merged} rows but the table's counters say {inserted} inserted "
-            f"+ {rewritten} updated"
-        )
+        # Something else wrote the table during the statement (a trigger, a cascade).
+        raise _CountsDisagree(f"MERGE {merged} vs {inserted} inserted + {rewritten} updated")
     updated = job.staged - inserted
     return inserted, updated, updated - rewritten
 

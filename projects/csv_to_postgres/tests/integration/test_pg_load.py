@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
-import psycopg2
 import pytest
 from csv_to_postgres import pgsql
 
@@ -96,22 +97,35 @@ def test_append_upsert_replace_semantics(db: str, tmp_path: Path) -> None:
     assert query(db, "SELECT count(*) FROM p") == [(3,)]
 
 
-@pytest.fixture(params=["merge", "update-then-insert"])
-def merge_path(request: pytest.FixtureRequest, db: str, monkeypatch: pytest.MonkeyPatch) -> str:
+@pytest.fixture
+def merges(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The statements each upsert ran, in order: "merge" (attempted) and "pair"."""
+    used: list[str] = []
+    real_merge, real_pair = pgsql._merge, pgsql._update_then_insert
+
+    def merge(cur: Any, job: Any) -> tuple[int, int, int]:
+        used.append("merge")
+        return real_merge(cur, job)
+
+    def pair(cur: Any, job: Any) -> tuple[int, int, int]:
+        used.append("pair")
+        return real_pair(cur, job)
+
+    monkeypatch.setattr(pgsql, "_merge", merge)
+    monkeypatch.setattr(pgsql, "_update_then_insert", pair)
+    return used
+
+
+@pytest.fixture(params=["merge", "pair"])
+def merge_path(
+    request: pytest.FixtureRequest, db: str, monkeypatch: pytest.MonkeyPatch, merges: list[str]
+) -> Iterator[str]:
     """Both upsert statements: MERGE, and the UPDATE + INSERT pair a server without usable
     per-transaction counters gets (track_counts off, set for every connection via libpq)."""
-    if request.param == "update-then-insert":
+    if request.param == "pair":
         monkeypatch.setenv("PGOPTIONS", "-c track_counts=off")
-    conn = psycopg2.connect(db)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("CREATE TABLE probe (id int)")
-            uses_merge = pgsql._merge_counts_available(cur, pgsql.table_id("probe"))
-        conn.rollback()
-    finally:
-        conn.close()
-    assert uses_merge == (request.param == "merge")
-    return str(request.param)
+    yield str(request.param)
+    assert merges and set(merges) == {request.param}
 
 
 def test_upsert_counts_identical_rows_as_updated_but_does_not_rewrite_them(
@@ -272,3 +286,59 @@ def test_parallel_files_use_separate_pooled_connections(db: str, tmp_path: Path)
     s = load(str(tmp_path / "p?.csv"), "--table", "par", "--parallel", "3")
     assert (s["files_loaded"], s["inserted"]) == (4, 4000)
     assert query(db, "SELECT count(*) FROM par") == [(4001,)]
+
+
+def test_upsert_moving_a_unique_value_between_rows_falls_back_to_update_first(
+    db: str, tmp_path: Path, merges: list[str]
+) -> None:
+    # MERGE would insert id 2 with a@x before updating id 1 away from it: a unique violation
+    # half-way. The pair updates first, so the same file loads.
+    execute(db, "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT UNIQUE)")
+    execute(db, "INSERT INTO users VALUES (1, 'a@x')")
+    f = write(tmp_path / "users.csv", "id,email", ["2,a@x", "1,b@x"])
+    s = load(str(f), "--table", "users", "--mode", "upsert")
+    assert (s["inserted"], s["updated"], s["unchanged"]) == (1, 1, 0)
+    assert query(db, "SELECT id, email FROM users ORDER BY id") == [(1, "b@x"), (2, "a@x")]
+    assert merges == ["merge", "pair"]
+
+
+@pytest.mark.parametrize(
+    "ddl",
+    [
+        [
+            "CREATE TABLE parted (id INTEGER PRIMARY KEY, v TEXT) PARTITION BY RANGE (id)",
+            "CREATE TABLE parted_lo PARTITION OF parted FOR VALUES FROM (0) TO (100)",
+            "CREATE TABLE parted_hi PARTITION OF parted FOR VALUES FROM (100) TO (1000)",
+        ],
+        [
+            "CREATE TABLE parted (id INTEGER PRIMARY KEY, v TEXT)",
+            "CREATE TABLE parted_child () INHERITS (parted)",
+        ],
+    ],
+    ids=["partitioned", "inheritance-parent"],
+)
+def test_upsert_into_tables_whose_counters_live_on_children(
+    db: str, tmp_path: Path, merges: list[str], ddl: list[str]
+) -> None:
+    for statement in ddl:
+        execute(db, statement)
+    execute(db, "INSERT INTO parted VALUES (5, 'old'), (150, 'old')")
+    f = write(tmp_path / "parted.csv", "id,v", ["5,new", "150,old", "151,new"])
+    s = load(str(f), "--table", "parted", "--mode", "upsert")
+    assert (s["inserted"], s["updated"], s["unchanged"]) == (1, 2, 1)
+    assert query(db, "SELECT id, v FROM parted ORDER BY id") == [
+        (5, "new"),
+        (150, "old"),
+        (151, "new"),
+    ]
+    assert merges == ["pair"]
+
+
+def test_minus_zero_and_zero_are_one_key(db: str, tmp_path: Path) -> None:
+    execute(db, "CREATE TABLE fk (k DOUBLE PRECISION PRIMARY KEY, v TEXT)")
+    execute(db, "INSERT INTO fk VALUES (0, 'a')")
+    f = write(tmp_path / "fk.csv", "k,v", ["-0.0,b", "0.0,c"])
+    s = load(str(f), "--table", "fk", "--mode", "upsert")
+    # first occurrence wins within a load, as for any other duplicate key
+    assert (s["inserted"], s["updated"], s["duplicates"]) == (0, 1, 1)
+    assert query(db, "SELECT v FROM fk") == [("b",)]

@@ -96,9 +96,7 @@ def _prepare(rt: Runtime) -> Path:
     rt.state_dir.mkdir(parents=True, exist_ok=True)
     home.mkdir(parents=True, exist_ok=True)
     if home != rt.state_dir:
-        link = rt.state_dir / "cluster"
-        if not link.is_symlink():
-            link.symlink_to(home)
+        _link(rt.state_dir / "cluster", home)
     if _as_root():
         shutil.chown(home, "postgres", "postgres")
         home.chmod(0o700)
@@ -138,9 +136,17 @@ def _start(rt: Runtime) -> None:
 
 def _link_log(rt: Runtime, log: Path) -> None:
     # The server writes its own log (as the postgres user); keep a link to it beside the launcher's.
-    target = rt.state_dir / log.name
-    if log.parent != rt.state_dir and not target.is_symlink():
-        target.symlink_to(log)
+    if log.parent != rt.state_dir:
+        _link(rt.state_dir / log.name, log)
+
+
+def _link(link: Path, target: Path) -> None:
+    """link -> target, replacing whatever an earlier layout left under that name."""
+    if link.is_symlink() and link.readlink() == target:
+        return
+    if link.is_symlink() or link.is_file():
+        link.unlink()
+    link.symlink_to(target)
 
 
 def _ready(rt: Runtime) -> bool:

@@ -90,6 +90,11 @@ def records_table(records: Sequence[Record]) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=SCHEMA)
 
 
+def partition_mask(table: pa.Table, topic: str, partition: int) -> pa.BooleanArray:
+    """The rows of one topic partition."""
+    return pc.and_(pc.equal(table["topic"], topic), pc.equal(table["partition"], partition))
+
+
 class Batch:
     """What has been read since the last commit and not yet written."""
 
@@ -138,13 +143,10 @@ class Batch:
         before = len(self)
         kept_tables = []
         for table in self._tables:
-            mine = pc.is_in(
-                pc.binary_join_element_wise(
-                    table["topic"], pc.cast(table["partition"], pa.string()), "\x00"
-                ),
-                value_set=pa.array([f"{t}\x00{p}" for t, p in lost], pa.string()),
-            )
-            kept_tables.append(table.filter(pc.invert(mine)))
+            gone = pa.array([False] * table.num_rows, pa.bool_())
+            for topic, partition in lost:
+                gone = pc.or_(gone, partition_mask(table, topic, partition))
+            kept_tables.append(table.filter(pc.invert(gone)))
         self._tables = [t for t in kept_tables if t.num_rows]
         self._records = [r for r in self._records if (r.topic, r.partition) not in lost]
         return before - len(self)

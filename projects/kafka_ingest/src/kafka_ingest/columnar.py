@@ -72,12 +72,16 @@ class Checked:
     """Columns of a batch of events; rows where `ok` is False were not accepted here."""
 
     ok: pa.BooleanArray
-    accepted: int
     event_id: list[str | None]
     key: list[str | None]
     kind: list[str | None]
     ts: pa.Array
     value: pa.Array
+
+    @property
+    def accepted(self) -> int:
+        """How many rows this path accepted."""
+        return int(pc.sum(self.ok).as_py() or 0)
 
     def rejected_rows(self) -> list[int]:
         """Indexes of the rows this path did not accept."""
@@ -115,14 +119,13 @@ def check_many(values: Sequence[bytes | None]) -> Checked:
         utf8(binary).validate(full=True)
     except pa.ArrowInvalid:
         ok = pc.and_(ok, pa.array([v is not None and _decodes(v) for v in values], pa.bool_()))
-    accepted = pc.sum(ok).as_py() or 0
-    # Only rows that passed the patterns are parsed; the others become nulls.
+    if pc.all(ok).as_py() is False:
+        # Only rows that passed the patterns are parsed; the others become nulls.
+        ts_text = pc.if_else(ok, ts_text, None)
     try:
-        ts = pc.cast(
-            ts_text if accepted == len(values) else pc.if_else(ok, ts_text, None), UTC_MICROS
-        )
+        ts = pc.cast(ts_text, UTC_MICROS)
     except pa.ArrowInvalid:
         # Not expected after the patterns; if it happens, the per-message path decides every row.
-        ok, accepted = pa.array([False] * len(values), pa.bool_()), 0
+        ok = pa.array([False] * len(values), pa.bool_())
         ts = pa.nulls(len(values), UTC_MICROS)
-    return Checked(ok, accepted, event_id, key, kind, ts, binary)
+    return Checked(ok, event_id, key, kind, ts, binary)

@@ -40,9 +40,9 @@ def sinks_env(pg_url: str, root: Path) -> dict[str, str]:
     return {"postgres_url": pg_url, "output_dir": str(root / "out")}
 
 
-def run_cli(args: list[str], env: dict[str, str], cwd: Path, expect: int = 0) -> dict[str, Any]:
-    """Run `python -m kafka_ingest ARGS --json`; return its one JSON summary."""
-    proc = subprocess.run(
+def cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run `python -m kafka_ingest ARGS --json` to the end, output captured."""
+    return subprocess.run(
         [sys.executable, "-m", "kafka_ingest", *args, "--json"],
         env=env,
         cwd=cwd,
@@ -51,6 +51,11 @@ def run_cli(args: list[str], env: dict[str, str], cwd: Path, expect: int = 0) ->
         timeout=CLI_TIMEOUT_S,
         check=False,
     )
+
+
+def run_cli(args: list[str], env: dict[str, str], cwd: Path, expect: int = 0) -> dict[str, Any]:
+    """Run the CLI (see cli()); return its one JSON summary."""
+    proc = cli(args, env, cwd)
     assert proc.returncode == expect, proc.stderr[-3000:]
     lines = [line for line in proc.stdout.splitlines() if line.strip()]
     assert len(lines) == 1, proc.stdout

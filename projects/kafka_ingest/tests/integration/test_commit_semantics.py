@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Callable
@@ -18,6 +16,7 @@ from kafka_ingest.sources import generate
 from .conftest import (
     TopicEnv,
     checksum,
+    cli,
     parquet_pairs,
     postgres_pairs,
     run_cli,
@@ -230,15 +229,7 @@ def test_a_sink_that_refuses_the_batch_fails_the_run_and_commits_nothing(
             ' "offset" bigint NOT NULL, ingested_at timestamptz NOT NULL DEFAULT now())'
         )
     args = ["consume", "--sink", "postgres", "--batch-size", "5000", "--stop-at-end"]
-    proc = subprocess.run(
-        [sys.executable, "-m", "kafka_ingest", *args, "--json"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    proc = cli(args, env, tmp_path)
     assert proc.returncode == 1
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "postgres sink refused the batch" in errors[0]

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from kafka_ingest.batch import SCHEMA, Batch
+from kafka_ingest.batch import SCHEMA, Batch, partition_mask
 from kafka_ingest.sinks import WriteResult
 
 log = logging.getLogger(__name__)
@@ -120,7 +120,7 @@ class ParquetSink:
             mark = self.watermarks.get((topic, partition))
             if mark is None:
                 mark = self._load_watermark(topic, partition)
-            mine = pc.and_(pc.equal(table["topic"], topic), pc.equal(table["partition"], partition))
+            mine = partition_mask(table, topic, partition)
             fresh_mask = pc.and_(mine, pc.greater(table["offset"], mark))
             total, fresh_count = pc.sum(mine).as_py(), pc.sum(fresh_mask).as_py() or 0
             result.duplicates += total - fresh_count

@@ -7,21 +7,36 @@ import shutil
 from pathlib import Path
 
 import nox
+from packaging.markers import Marker
 
 ROOT = Path(__file__).parent
 PROJECTS = sorted(p.parent.name for p in ROOT.glob("projects/*/pyproject.toml"))
 PYTHON = os.environ.get("DE_PYTHON", "3.11")
-TOOLS = ("ruff==0.14.5", "mypy==1.18.2", "pytest==8.4.2", "pytest-timeout==2.4.0")
+# Every installable unit has its own uv.lock beside its pyproject.toml (the root's holds nox and uv).
+UNITS = {"shared": "shared", **{name: f"projects/{name}" for name in PROJECTS}}
 
+nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_venv = "yes"
 nox.options.error_on_missing_interpreters = True
 nox.options.sessions = ["shared", "infra", *PROJECTS]
 
 
-def _check(session: nox.Session, path: str, *, install: tuple[str, ...]) -> None:
+def _sync(session: nox.Session, unit: str, *groups: str) -> None:
+    """Install exactly what `<unit>/uv.lock` pins (the unit itself editable) into the session's venv.
+
+    `--locked` refuses a lock that no longer matches its pyproject instead of resolving anew, so
+    nothing is resolved at run time; `nox -s lock` refreshes the locks.
+    """
+    args = ["uv", "sync", "--locked", "--project", unit, "--no-default-groups"]
+    for group in groups:
+        args += ["--group", group]
+    env = {"UV_PROJECT_ENVIRONMENT": session.virtualenv.location, "UV_PYTHON_DOWNLOADS": "never"}
+    session.run_install(*args, env=env, silent=True)
+
+
+def _checks(session: nox.Session, path: str) -> None:
     """Lint, type-check and test one package: the same steps for shared and every project."""
-    session.install(*TOOLS, *install)
     session.run("ruff", "check", path)
     session.run("ruff", "format", "--check", path)
     session.run("mypy", f"{path}/src")
@@ -32,13 +47,14 @@ def _check(session: nox.Session, path: str, *, install: tuple[str, ...]) -> None
 @nox.session(python=PYTHON)
 def shared(session: nox.Session) -> None:
     """Check the de-common library."""
-    _check(session, "shared", install=("-e", "shared[testing,dev]"))
+    _sync(session, "shared", "dev")
+    _checks(session, "shared")
 
 
 @nox.session(python=PYTHON)
 def infra(session: nox.Session) -> None:
     """Start every local service, round-trip a real client through each, stop it cleanly."""
-    session.install(*TOOLS, "-e", "shared[testing,clients]")
+    _sync(session, "shared", "dev")
     session.run("ruff", "check", "infra")
     session.run("ruff", "format", "--check", "infra")
     session.run("pytest", "infra/local/tests", "-m", "integration", *session.posargs)
@@ -47,11 +63,8 @@ def infra(session: nox.Session) -> None:
 def _project_session(name: str) -> None:
     @nox.session(name=name, python=PYTHON)
     def check(session: nox.Session) -> None:
-        _check(
-            session,
-            f"projects/{name}",
-            install=("-e", "shared[testing]", "-e", f"projects/{name}[test]"),
-        )
+        _sync(session, f"projects/{name}", "dev")
+        _checks(session, f"projects/{name}")
 
     check.__doc__ = f"Lint, type-check and test projects/{name} against real services."
 
@@ -63,7 +76,7 @@ for _name in PROJECTS:
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     """Ruff over the whole repository."""
-    session.install("ruff==0.14.5")
+    _sync(session, ".", "lint")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
 
@@ -84,7 +97,7 @@ def _split(session: nox.Session) -> tuple[list[str], list[str]]:
 def demo(session: nox.Session) -> None:
     """The showcase: each project's job end to end on its bundled sample data."""
     for name in _split(session)[0]:
-        session.install("-e", "shared[testing]", "-e", f"projects/{name}")
+        _sync(session, f"projects/{name}")
         session.log(f"--- demo: {name}")
         session.run("python", "-m", name, "demo", "--json")
 
@@ -98,20 +111,81 @@ def bench(session: nox.Session) -> None:
         if not script.exists():
             session.log(f"{name}: no bench/run.py")
             continue
-        session.install("-e", "shared[testing]", "-e", f"projects/{name}[test,bench]")
+        _sync(session, f"projects/{name}", "dev", "bench")
         session.run("python", str(script), *extra)
 
 
 @nox.session(python=PYTHON)
 def services(session: nox.Session) -> None:
     """Local services: nox -s services -- up|down|status [name...]."""
-    session.install("-e", "shared[services]")
+    _sync(session, "shared")
     session.run("python", "-m", "de_common.services", *(session.posargs or ["status"]))
+
+
+# Tool virtualenvs the launcher creates (moto, the Spark Thrift Server): compiled like the units.
+TOOL_LOCKS = ROOT / "shared" / "src" / "de_common" / "services" / "locks"
+
+
+@nox.session(python=False)
+def lock(session: nox.Session) -> None:
+    """Refresh every uv.lock and tool lock: nox -s lock [-- --upgrade | --upgrade-package NAME]."""
+    for unit in (".", *UNITS.values()):
+        session.run("uv", "lock", "--project", unit, *session.posargs, external=True)
+    for spec in sorted(TOOL_LOCKS.glob("*.in")):
+        session.run(
+            "uv", "pip", "compile", "-q", "--universal", "--python-version", "3.11",
+            "--no-header", "--no-annotate", *session.posargs, str(spec), "-o", str(spec.with_suffix(".txt")),
+            external=True,
+        )  # fmt: skip
+
+
+def _locked_versions(session: nox.Session, path: str) -> dict[str, str]:
+    """Name -> version the lock installs on this session's interpreter (markers evaluated)."""
+    out = session.run(
+        "uv", "export", "--frozen", "--project", path, "--no-hashes", "--group", "dev",
+        "--no-emit-project", "--no-header", "--no-annotate", silent=True, external=True,
+    )  # fmt: skip
+    probe = "import platform, sys; print(platform.python_version(), sys.platform)"
+    full, platform = str(session.run("python", "-c", probe, silent=True)).split()
+    env = {"python_full_version": full, "python_version": ".".join(full.split(".")[:2])}
+    env["sys_platform"] = platform
+    locked: dict[str, str] = {}
+    for line in str(out).splitlines():
+        pin, _, marker = line.partition(";")
+        if "==" in pin and (not marker.strip() or Marker(marker.strip()).evaluate(env)):
+            name, version = pin.strip().split("==", 1)
+            locked[name] = version
+    return locked
+
+
+@nox.session(python=PYTHON)
+@nox.parametrize("unit", list(UNITS), ids=list(UNITS))
+def latest(session: nox.Session, unit: str) -> None:
+    """The unit's checks on the newest versions its pyproject allows: drift is a report, not a red main."""
+    path = UNITS[unit]
+    # Resolved now, on purpose: the point is to see what the next `nox -s lock --upgrade` brings.
+    # The dev group names de-common with the extras it needs; `-e shared` says where it is.
+    group = f"{path}/pyproject.toml:dev"
+    session.install("--upgrade", "-e", "shared", "-e", path, "--group", group)
+    locked = _locked_versions(session, path)
+    frozen = str(session.run("uv", "pip", "freeze", silent=True))
+    moved = []
+    for line in frozen.splitlines():
+        name, sep, version = line.partition("==")
+        key = name.lower().replace("_", "-")
+        if sep and key in locked and locked[key] != version:
+            moved.append(f"{key} {locked[key]} -> {version}")
+    session.log(
+        f"{unit}: {len(moved)} packages differ from the lock" + "".join(f"\n  {m}" for m in moved)
+    )
+    _checks(session, path)
 
 
 # What a fork of one project carries besides the project itself: the library, the service launcher,
 # the tooling and the CI wiring. The fork keeps the monorepo's shape, so this noxfile works there too.
-FORK_COMMON = ("shared", "infra", ".ci", "noxfile.py", "pyproject.toml", ".gitignore", "LICENSE")
+FORK_COMMON = (
+    "shared", "infra", ".ci", "noxfile.py", "pyproject.toml", "uv.lock", ".gitignore", "LICENSE",
+)  # fmt: skip
 
 
 @nox.session(python=False)

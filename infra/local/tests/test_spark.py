@@ -56,7 +56,7 @@ def hdfs_up(started: dict[str, str], ports: dict[str, int]) -> str:
 @pytest.fixture(scope="module")
 def spark_python(isolated: dict[str, str]) -> Path:
     rt = base.runtime(hive.SERVICE)
-    jvm.tool_venv(rt, hive.VENV, [hive.PYSPARK])
+    jvm.tool_venv(rt, hive.VENV)
     return jvm.tool_python(rt, hive.VENV)
 
 

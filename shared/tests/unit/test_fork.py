@@ -25,6 +25,8 @@ def test_fork_keeps_one_project_and_its_wiring(tmp_path: Path):
     assert [p.name for p in (dest / "projects").iterdir()] == [project]
     assert (dest / "shared" / "src" / "de_common" / "cli.py").is_file()
     assert (dest / ".git").is_dir()
+    for lock in ("uv.lock", "shared/uv.lock", f"projects/{project}/uv.lock"):
+        assert (dest / lock).read_bytes() == (ROOT / lock).read_bytes(), lock
     wfs = sorted(p.name for p in (dest / ".github" / "workflows").iterdir())
     assert wfs == sorted(["_project.yml", "ci-infra.yml", "ci-shared.yml", f"ci-{project}.yml"])
     listed = nox("-l", cwd=dest)

@@ -44,7 +44,8 @@ class _Shape(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     payload: _Object
 
 
-_decode_shape = msgspec.json.Decoder(_Shape).decode
+_SHAPE_DECODER: msgspec.json.Decoder[_Shape] = msgspec.json.Decoder(_Shape)
+_decode_shape = _SHAPE_DECODER.decode  # bound once: this runs per message
 
 
 def _shape(value: bytes | None) -> _Shape | None:

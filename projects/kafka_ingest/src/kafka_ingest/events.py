@@ -159,7 +159,9 @@ class _Wire(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     payload: msgspec.Raw
 
 
-_decode_wire = msgspec.json.Decoder(_Wire).decode
+# Annotated so the decoded type is known whatever msgspec's stubs infer (0.23 changed them).
+_WIRE_DECODER: msgspec.json.Decoder[_Wire] = msgspec.json.Decoder(_Wire)
+_decode_wire = _WIRE_DECODER.decode  # bound once: this runs per message
 _BRACE = ord("{")
 # Kinds already seen to match the pattern: a handful in practice, a bounded set whatever comes.
 _KNOWN_KINDS: set[str] = set()

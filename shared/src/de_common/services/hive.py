@@ -16,7 +16,6 @@ from de_common.services import hdfs, jvm
 from de_common.services.base import HOST, Runtime, Service, needs, port_open, runtime, up
 
 VENV = "hive"
-PYSPARK = "pyspark==4.1.1"
 
 LOG4J2 = """\
 # Written by de_common.services.hive: warnings, plus the server's own start/stop lines.
@@ -48,7 +47,7 @@ def spark_home(rt: Runtime) -> Path:
 
 
 def _provision(rt: Runtime) -> None:
-    jvm.tool_venv(rt, VENV, [PYSPARK])
+    jvm.tool_venv(rt, VENV)
 
 
 def _start(rt: Runtime) -> None:

@@ -15,6 +15,8 @@ from pathlib import Path
 from de_common.services.base import NotInstalled, Runtime, which
 
 _COMPLETE = ".complete"
+# Pinned sets for the tool venvs, refreshed by `nox -s lock`.
+LOCKS = Path(__file__).parent / "locks"
 
 
 def java_home() -> Path:
@@ -155,10 +157,10 @@ def tool_python(rt: Runtime, venv: str) -> Path:
     return rt.cache_dir / "venvs" / venv / "bin" / "python"
 
 
-def tool_venv(rt: Runtime, venv: str, requirements: Sequence[str], timeout: float = 900.0) -> Path:
-    """Create (once) a venv under the cache with pinned requirements; its folder."""
+def tool_venv(rt: Runtime, venv: str, timeout: float = 900.0) -> Path:
+    """Create (once) a venv under the cache with exactly the pins of `locks/<venv>.txt`; its folder."""
     folder = rt.cache_dir / "venvs" / venv
-    wanted = "\n".join(requirements)
+    wanted = (LOCKS / f"{venv}.txt").read_text()
     marker = folder / _COMPLETE
     with cache_lock(rt.cache_dir, f"venv-{venv}"):
         with contextlib.suppress(OSError):
@@ -171,7 +173,15 @@ def tool_venv(rt: Runtime, venv: str, requirements: Sequence[str], timeout: floa
         # The launcher's own interpreter: uv must never try to download a Python.
         rt.run([uv, "venv", "-q", "-p", sys.executable, str(folder)], timeout=120)
         rt.run(
-            [uv, "pip", "install", "-q", "-p", str(folder / "bin" / "python"), *requirements],
+            [
+                uv,
+                "pip",
+                "sync",
+                "-q",
+                "-p",
+                str(folder / "bin" / "python"),
+                str(LOCKS / f"{venv}.txt"),
+            ],
             timeout=timeout,
         )
         marker.write_text(wanted)

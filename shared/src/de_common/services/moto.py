@@ -5,16 +5,15 @@ from __future__ import annotations
 from de_common.services.base import DockerSpec, Runtime, Service, http_ready, http_url
 from de_common.services.jvm import tool_venv
 
-REQUIREMENTS = ("moto[server]==5.2.5",)
 VENV = "moto"
 
 
 def _provision(rt: Runtime) -> None:
-    tool_venv(rt, VENV, REQUIREMENTS)
+    tool_venv(rt, VENV)
 
 
 def _start(rt: Runtime) -> None:
-    folder = tool_venv(rt, VENV, REQUIREMENTS)
+    folder = tool_venv(rt, VENV)
     rt.spawn(
         [str(folder / "bin" / "moto_server"), "-H", "127.0.0.1", "-p", str(rt.port())],
         cwd=rt.state_dir,

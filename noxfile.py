@@ -13,7 +13,11 @@ ROOT = Path(__file__).parent
 PROJECTS = sorted(p.parent.name for p in ROOT.glob("projects/*/pyproject.toml"))
 PYTHON = os.environ.get("DE_PYTHON", "3.11")
 # Every installable unit has its own uv.lock beside its pyproject.toml (the root's holds nox and uv).
-UNITS = {"shared": "shared", **{name: f"projects/{name}" for name in PROJECTS}}
+UNITS = {
+    "shared": "shared",
+    "infra": "infra/services",
+    **{name: f"projects/{name}" for name in PROJECTS},
+}
 
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv"
@@ -53,11 +57,9 @@ def shared(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def infra(session: nox.Session) -> None:
-    """Start every local service, round-trip a real client through each, stop it cleanly."""
-    _sync(session, "shared", "dev")
-    session.run("ruff", "check", "infra")
-    session.run("ruff", "format", "--check", "infra")
-    session.run("pytest", "infra/local/tests", "-m", "integration", *session.posargs)
+    """Check the service launcher: start every local service, round-trip a real client, stop it."""
+    _sync(session, "infra/services", "dev")
+    _checks(session, "infra/services")
 
 
 def _project_session(name: str) -> None:
@@ -118,12 +120,12 @@ def bench(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def services(session: nox.Session) -> None:
     """Local services: nox -s services -- up|down|status [name...]."""
-    _sync(session, "shared")
-    session.run("python", "-m", "de_common.services", *(session.posargs or ["status"]))
+    _sync(session, "infra/services")
+    session.run("de-services", *(session.posargs or ["status"]))
 
 
 # Tool virtualenvs the launcher creates (moto, the Spark Thrift Server): compiled like the units.
-TOOL_LOCKS = ROOT / "shared" / "src" / "de_common" / "services" / "locks"
+TOOL_LOCKS = ROOT / "infra" / "services" / "src" / "de_services" / "toolvenvs"
 
 
 @nox.session(python=False)
@@ -164,9 +166,10 @@ def latest(session: nox.Session, unit: str) -> None:
     """The unit's checks on the newest versions its pyproject allows: drift is a report, not a red main."""
     path = UNITS[unit]
     # Resolved now, on purpose: the point is to see what the next `nox -s lock --upgrade` brings.
-    # The dev group names de-common with the extras it needs; `-e shared` says where it is.
+    # The dev group names the path packages it needs; `-e` says where they are.
     group = f"{path}/pyproject.toml:dev"
-    session.install("--upgrade", "-e", "shared", "-e", path, "--group", group)
+    local = ("-e", "shared", "-e", "infra/services")
+    session.install("--upgrade", *local, "-e", path, "--group", group)
     locked = _locked_versions(session, path)
     frozen = str(session.run("uv", "pip", "freeze", silent=True))
     moved = []

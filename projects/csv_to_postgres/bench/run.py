@@ -300,7 +300,7 @@ def main() -> None:
     pandas_rows = args.pandas_rows or max(1000, min(100_000, rows // 50))
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "shared" / "src"))
-    from de_common.services import resolve
+    from de_services import resolve
 
     base = os.environ.get("DE_POSTGRES_URL") or resolve("postgres")
     url = base.rsplit("/", 1)[0] + "/c2p_bench"

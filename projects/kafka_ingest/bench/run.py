@@ -37,7 +37,7 @@ def bootstrap() -> str:
     """The broker: $DE_KAFKA_BOOTSTRAP, else the local service (started if needed)."""
     if os.environ.get("DE_KAFKA_BOOTSTRAP"):
         return os.environ["DE_KAFKA_BOOTSTRAP"]
-    from de_common.services import resolve
+    from de_services import resolve
 
     return resolve("kafka")
 
@@ -98,7 +98,7 @@ def ours(args: list[str], env: dict[str, str]) -> dict[str, Any]:
 
 def kafka_tool(*args: str) -> str:
     proc = subprocess.run(
-        [sys.executable, "-m", "de_common.services", "kafka-tool", *args],
+        [sys.executable, "-m", "de_services", "kafka-tool", *args],
         capture_output=True,
         text=True,
         check=False,

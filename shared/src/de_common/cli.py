@@ -1,4 +1,4 @@
-"""Click plumbing every CLI shares: common options, the config command, exit codes, summaries."""
+"""Click plumbing every CLI shares: common options, the config command, exit codes, progress."""
 
 from __future__ import annotations
 
@@ -6,12 +6,11 @@ import functools
 import json
 import logging
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
@@ -25,13 +24,14 @@ from rich.progress import (
     TextColumn,
     TimeRemainingColumn,
 )
-from rich.table import Table
 from rich.text import Text
 
 from de_common import logging as de_logging
-from de_common.config import Settings, load_settings, masked, secret_values, with_overrides
+from de_common.config import Settings, load_settings, masked, secret_values
 from de_common.errors import JobError, UserError
-from de_common.metrics import JobMetrics, job_metrics, push
+from de_common.flags import given_settings
+from de_common.metrics import job_metrics
+from de_common.run import Run
 
 S = TypeVar("S", bound=Settings)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -43,37 +43,6 @@ LOG_FORMATS = ("auto", "json", "console")
 
 
 @dataclass
-class Run(Generic[S]):
-    """What one command invocation works with: its settings, run id and metrics."""
-
-    project: str
-    settings: S
-    run_id: str
-    metrics: JobMetrics
-    started: float = field(default_factory=time.monotonic)
-
-    def with_overrides(self, **flags: object) -> S:
-        """Apply CLI flags (None = not given) on top of every other source, validated."""
-        self.settings = with_overrides(self.settings, **flags)
-        for value in secret_values(self.settings):
-            de_logging.add_secret(value)
-        return self.settings
-
-    def elapsed(self) -> float:
-        """Seconds since the command started."""
-        return round(time.monotonic() - self.started, 3)
-
-    def push_metrics(self, gateway_url: str | None) -> None:
-        """Push a batch job's metrics when a Pushgateway is configured (None: nothing to do).
-
-        Grouped by job (the project) only: a per-run grouping key would leave one group per run
-        on the gateway forever, and last_success would never be overwritten.
-        """
-        if gateway_url:
-            push(gateway_url, self.project, self.metrics.registry)
-
-
-@dataclass
 class _State:
     project: str
     settings_cls: type[Settings]
@@ -82,10 +51,11 @@ class _State:
     log_format: str
     run: Run[Any] | None = None
 
-    def start(self) -> Run[Any]:
+    def start(self, flags: dict[str, Any]) -> Run[Any]:
+        """Logging configured, settings from every source with the command's flags on top."""
         if self.run is None:
             run_id = de_logging.configure(self.project, self.log_level, self.log_format)
-            settings = load_settings(self.settings_cls, self.config)
+            settings = load_settings(self.settings_cls, self.config, flags)
             for value in secret_values(settings):
                 de_logging.add_secret(value)
             self.run = Run(self.project, settings, run_id, job_metrics(self.project))
@@ -152,7 +122,8 @@ def make_cli(project: str, settings_cls: type[Settings], help: str) -> click.Gro
 
 
 def pass_run(fn: F) -> F:
-    """Give a command its Run (settings loaded, logging configured) and one-line error handling."""
+    """Give a command its Run (settings with its setting flags applied, logging configured) and
+    one-line error handling; the flags from `setting_flags` never reach the command itself."""
 
     @functools.wraps(fn)
     @click.pass_context
@@ -160,8 +131,9 @@ def pass_run(fn: F) -> F:
         state = ctx.find_object(_State)
         if state is None:
             raise RuntimeError("pass_run used outside a make_cli group")
+        flags = given_settings(ctx, kwargs)
         with guard(debug=state.log_level == "DEBUG"):
-            return fn(state.start(), *args, **kwargs)
+            return fn(state.start(flags), *args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
 
@@ -171,40 +143,6 @@ def json_option(fn: F) -> F:
     return click.option(
         "--json", "as_json", is_flag=True, help="Print one JSON summary object on stdout."
     )(fn)
-
-
-@dataclass
-class Summary:
-    """The run summary every job prints: the record balance plus the job's own keys."""
-
-    records_in: int
-    records_out: int
-    records_rejected: int
-    duration_s: float
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        """Flattened: the four standard keys first, then the job's own."""
-        return {
-            "records_in": self.records_in,
-            "records_out": self.records_out,
-            "records_rejected": self.records_rejected,
-            "duration_s": self.duration_s,
-            **self.extra,
-        }
-
-
-def emit_summary(summary: Summary, as_json: bool) -> None:
-    """One JSON object on stdout, or a small table for a person."""
-    data = summary.as_dict()
-    if as_json:
-        click.echo(json.dumps(data, default=str, sort_keys=False))
-        return
-    table = Table(show_header=False, box=None)
-    for key, value in data.items():
-        shown = json.dumps(value, default=str) if isinstance(value, dict | list) else str(value)
-        table.add_row(key, shown)
-    Console().print(table)
 
 
 class _RateColumn(ProgressColumn):

@@ -9,7 +9,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -47,6 +47,17 @@ class Settings(BaseSettings):
 
     model_config = settings_config(env_prefix="DE_")
 
+    pushgateway_url: str | None = Field(
+        default=None,
+        description="Pushgateway URL: a batch run pushes its metrics there when it finishes.",
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Serve /metrics on 127.0.0.1:PORT while the run lasts (long-running jobs).",
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -66,6 +77,11 @@ class Settings(BaseSettings):
         if toml_file is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
         return tuple(sources)
+
+
+def env_name(cls: type[Settings], field: str) -> str:
+    """The environment variable of a settings field: PREFIX_FIELD."""
+    return _field_env_name(cls, (field,))
 
 
 def _field_env_name(cls: type[Settings], loc: tuple[int | str, ...]) -> str:
@@ -104,7 +120,7 @@ def load_settings(
     given = {k: v for k, v in (overrides or {}).items() if v is not None}
     token = _toml_file.set(config_file)
     try:
-        return cls(**given)
+        return cls(**given)  # type: ignore[arg-type]  # field values, validated here
     except ValidationError as exc:
         raise UserError(_describe(cls, exc)) from None
     finally:

@@ -25,13 +25,14 @@ DURATION_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 
 @dataclass
 class JobMetrics:
-    """The three metrics every job reports, on a registry the project may add its own to."""
+    """The metrics every job reports, on a registry the project may add its own to."""
 
     project: str
     registry: CollectorRegistry
     records: Counter
     duration: Histogram
     last_success: Gauge
+    runs: Counter
 
     def count(self, outcome: str, n: int = 1) -> None:
         """Count n records with this outcome (ok, rejected, duplicate, ...)."""
@@ -73,6 +74,9 @@ def job_metrics(project: str, registry: CollectorRegistry | None = None) -> JobM
             "Unix time of the last successful run.",
             ["project"],
             registry=reg,
+        ),
+        runs=Counter(
+            "de_job_runs", "Finished runs, by status.", ["project", "status"], registry=reg
         ),
     )
 

@@ -4,8 +4,11 @@ import urllib.request
 
 import pytest
 
+from de_common.config import Settings
+from de_common.errors import JobError
 from de_common.metrics import job_metrics, push
-from de_common.testing import unique_name
+from de_common.run import Run, Summary
+from de_services.testing import unique_name
 
 pytestmark = pytest.mark.integration
 
@@ -36,19 +39,41 @@ def test_pushadd_keeps_other_instances(pushgateway_url: str) -> None:
     )
 
 
-def test_run_push_metrics_overwrites_the_job_group(pushgateway_url: str) -> None:
-    from de_common.cli import Run
+def _run(project: str, gateway: str) -> Run[Settings]:
+    settings = Settings(pushgateway_url=gateway)
+    return Run(project, settings, run_id=unique_name("run"), metrics=job_metrics(project))
 
+
+def _series(gateway: str, project: str, name: str) -> list[str]:
+    return [
+        line
+        for line in gateway_metrics(gateway).splitlines()
+        if line.startswith(name) and f'job="{project}"' in line
+    ]
+
+
+def test_execute_pushes_one_group_per_job_and_the_last_run_wins(pushgateway_url: str) -> None:
     project = unique_name("proj")
     for n in (3, 5):
-        run = Run(project, settings=None, run_id=unique_name("run"), metrics=job_metrics(project))
-        run.metrics.count("ok", n)
-        run.push_metrics(pushgateway_url)
-    run.push_metrics(None)  # not configured: nothing is sent
+        _run(project, pushgateway_url).execute(lambda n=n: Summary(n, n), as_json=True)
 
-    ours = [
-        line
-        for line in gateway_metrics(pushgateway_url).splitlines()
-        if line.startswith("de_records_total") and f'job="{project}"' in line
-    ]
+    ours = [line for line in _series(pushgateway_url, project, "de_records_total") if "ok" in line]
     assert len(ours) == 1 and ours[0].endswith(" 5")  # one group per job, the last run wins
+    assert len(_series(pushgateway_url, project, "de_job_last_success_timestamp_seconds")) == 1
+
+
+def test_a_failed_run_keeps_the_last_success(pushgateway_url: str) -> None:
+    project = unique_name("proj")
+    _run(project, pushgateway_url).execute(lambda: Summary(1, 1), as_json=True)
+    (before,) = _series(pushgateway_url, project, "de_job_last_success_timestamp_seconds")
+
+    def broken() -> Summary:
+        raise JobError("sink refused the batch")
+
+    with pytest.raises(JobError):
+        _run(project, pushgateway_url).execute(broken, as_json=True)
+
+    (after,) = _series(pushgateway_url, project, "de_job_last_success_timestamp_seconds")
+    assert after == before  # pushadd: the failed run had no last_success to overwrite it with
+    failed = _series(pushgateway_url, project, "de_job_runs_total")
+    assert any('status="failed"' in line and line.endswith(" 1.0") for line in failed)

@@ -12,8 +12,8 @@ import pytest
 
 ROOT = next(p for p in Path(__file__).resolve().parents if (p / "noxfile.py").exists())
 PROJECTS = sorted(p.parent for p in ROOT.glob("projects/*/pyproject.toml"))
-UNITS = [ROOT, ROOT / "shared", *PROJECTS]
-TOOL_LOCKS = ROOT / "shared" / "src" / "de_common" / "services" / "locks"
+UNITS = [ROOT, ROOT / "shared", ROOT / "infra" / "services", *PROJECTS]
+TOOL_LOCKS = ROOT / "infra" / "services" / "src" / "de_services" / "toolvenvs"
 
 
 def uv() -> str:
@@ -40,8 +40,10 @@ def test_lock_matches_its_pyproject(unit: Path):
 
 def test_a_pyproject_changed_without_its_lock_fails_the_check(tmp_path: Path):
     project = PROJECTS[0]
-    shutil.copytree(ROOT / "shared", tmp_path / "shared")
-    shutil.copytree(project, tmp_path / "projects" / project.name)
+    ignore = shutil.ignore_patterns(".nox", ".venv", "__pycache__")
+    shutil.copytree(ROOT / "shared", tmp_path / "shared", ignore=ignore)
+    shutil.copytree(ROOT / "infra" / "services", tmp_path / "infra" / "services", ignore=ignore)
+    shutil.copytree(project, tmp_path / "projects" / project.name, ignore=ignore)
     pyproject = tmp_path / "projects" / project.name / "pyproject.toml"
     text = pyproject.read_text()
     dropped = re.search(r'^  "(?!de-common)[^"]+",\n', text, flags=re.MULTILINE)

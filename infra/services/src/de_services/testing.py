@@ -1,0 +1,287 @@
+"""The pytest plugin (auto-loaded through the `pytest11` entry point): real-service fixtures.
+
+Session fixtures return each service's URL following `de_services.resolve`: env var -> native
+start -> Docker -> skip. With `CI=true` a missing service FAILS instead of skipping. A service the
+fixture starts natively is left running after the session, so the next run reuses it
+(`de-services down` stops it).
+
+Isolation helpers give every test its own namespace: `pg_database` (a fresh database), `rabbitmq_vhost`,
+`kafka_topic` (a factory), `s3_bucket`, `hdfs_dir`; `unique_name(prefix)` for anything else.
+Client libraries (psycopg2, confluent-kafka, boto3, pyspark) are imported only by the fixture that needs
+them, so a project installs only its own clients.
+
+Crash tests, one convention: the job marks its crash-worthy moments with
+`de_common.faults.fault_point("load.after_copy")`; a test runs the job with `fault_env(point)` in its
+environment (`DE_FAULT=load.after_copy`, or `point@N` for the N-th time) and the process SIGKILLs
+itself there, exit status -9; `fault_env(point, pause=True, ready=..., release=...)` holds it there
+instead, for a test that kills it from outside or races another process against it. The test then
+reruns the job and checks the state of one clean run. No hidden flags, no per-project variables.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import urllib.parse
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, NoReturn
+
+import pytest
+
+from de_services import ServiceError, ServiceUnavailable, resolve
+
+__all__ = ["fault_env", "in_ci", "s3_client", "service_missing", "unique_name"]
+
+
+def fault_env(
+    point: str,
+    nth: int = 1,
+    *,
+    pause: bool = False,
+    ready: Path | None = None,
+    release: Path | None = None,
+) -> dict[str, str]:
+    """The environment that SIGKILLs a job at `fault_point(point)` the `nth` time it is reached;
+    with `pause`, holds it there instead, writing its pid to `ready` and going on once `release`
+    exists (see de_common.faults)."""
+    spec = point if nth == 1 else f"{point}@{nth}"
+    env = {"DE_FAULT": f"{spec}:pause" if pause else spec}
+    if ready is not None:
+        env["DE_FAULT_READY"] = str(ready)
+    if release is not None:
+        env["DE_FAULT_RELEASE"] = str(release)
+    return env
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "integration: talks to a real service (PostgreSQL, Kafka, ...)"
+    )
+
+
+def in_ci() -> bool:
+    """CI=true (or 1/yes): a missing service is a failure, never a skip."""
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def service_missing(reason: str) -> NoReturn:
+    """Skip the test with the reason, or fail it under CI=true."""
+    if in_ci():
+        pytest.fail(f"service unavailable (CI=true never skips): {reason}", pytrace=False)
+    pytest.skip(f"service unavailable: {reason}")
+
+
+def unique_name(prefix: str = "t", sep: str = "_") -> str:
+    """A short lowercase name nobody else uses: `<prefix><sep><10 hex>` (use sep='-' for buckets)."""
+    return f"{prefix.lower()}{sep}{uuid.uuid4().hex[:10]}"
+
+
+def _resolve(name: str) -> str:
+    try:
+        return resolve(name, docker=os.environ.get("DE_NO_DOCKER", "") in ("", "0"))
+    except ServiceUnavailable as exc:
+        service_missing(str(exc))
+
+
+def _import(module: str, install_hint: str) -> Any:
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        service_missing(f"{module} is not installed ({install_hint})")
+
+
+# --- session fixtures: one URL per service --------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """postgresql://postgres@127.0.0.1:25432/postgres (or $DE_POSTGRES_URL)."""
+    return _resolve("postgres")
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_url() -> str:
+    """amqp://guest:guest@127.0.0.1:25672/%2F (or $DE_RABBITMQ_URL)."""
+    return _resolve("rabbitmq")
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> str:
+    """127.0.0.1:29092 (or $DE_KAFKA_BOOTSTRAP)."""
+    return _resolve("kafka")
+
+
+@pytest.fixture(scope="session")
+def hdfs_url() -> str:
+    """WebHDFS http://127.0.0.1:29870 (or $DE_HDFS_URL); RPC is hdfs://127.0.0.1:29000."""
+    return _resolve("hdfs")
+
+
+@pytest.fixture(scope="session")
+def hive_url() -> str:
+    """hive://127.0.0.1:20000/default (or $DE_HIVE_URL)."""
+    return _resolve("hive")
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> str:
+    """http://127.0.0.1:25000, S3 and Kinesis (or $DE_S3_ENDPOINT)."""
+    return _resolve("moto")
+
+
+@pytest.fixture(scope="session")
+def prometheus_url() -> str:
+    """http://127.0.0.1:29090 (or $DE_PROMETHEUS_URL)."""
+    return _resolve("prometheus")
+
+
+@pytest.fixture(scope="session")
+def pushgateway_url() -> str:
+    """http://127.0.0.1:29091 (or $DE_PUSHGATEWAY_URL)."""
+    return _resolve("pushgateway")
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """A local[2] SparkSession bound to 127.0.0.1 with the UI off (pyspark imported lazily)."""
+    from de_services.catalog import spark as spark_service
+
+    try:
+        session = spark_service.local_session()
+    except ImportError:
+        service_missing("pyspark is not installed (pip install pyspark)")
+    except ServiceError as exc:
+        service_missing(f"spark: {exc}")
+    try:
+        yield session
+    finally:
+        session.stop()
+
+
+# --- isolation: every test its own namespace -----------------------------------------------------
+
+
+def _with_path(url: str, path: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(path=path))
+
+
+@pytest.fixture
+def pg_database(postgres_url: str) -> Iterator[str]:
+    """The URL of a fresh, empty database, dropped after the test."""
+    psycopg2 = _import("psycopg2", "pip install psycopg2-binary")
+    name = unique_name("test")
+
+    def admin(sql: str) -> None:
+        conn = psycopg2.connect(postgres_url)
+        try:
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute(sql)
+        finally:
+            conn.close()
+
+    admin(f'CREATE DATABASE "{name}"')
+    try:
+        yield _with_path(postgres_url, f"/{name}")
+    finally:
+        admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def rabbitmq_vhost(rabbitmq_url: str) -> Iterator[str]:
+    """The AMQP URL of a fresh vhost (guest has full rights), deleted after the test."""
+    from de_services.catalog import rabbitmq
+
+    name = unique_name("test")
+    rabbitmq.add_vhost(rabbitmq_url, name)
+    try:
+        yield _with_path(rabbitmq_url, "/" + urllib.parse.quote(name, safe=""))
+    finally:
+        rabbitmq.delete_vhost(rabbitmq_url, name)
+
+
+@pytest.fixture
+def kafka_topic(kafka_bootstrap: str) -> Iterator[Callable[..., str]]:
+    """Factory: `kafka_topic(partitions=3)` creates a uniquely named topic, deleted after the test."""
+    admin_mod = _import("confluent_kafka.admin", "pip install confluent-kafka")
+    admin = admin_mod.AdminClient({"bootstrap.servers": kafka_bootstrap})
+    created: list[str] = []
+
+    def make(
+        partitions: int = 1, prefix: str = "test", config: dict[str, str] | None = None
+    ) -> str:
+        name = unique_name(prefix, "-")
+        topic = admin_mod.NewTopic(
+            name, num_partitions=partitions, replication_factor=1, config=config or {}
+        )
+        for future in admin.create_topics([topic], operation_timeout=30).values():
+            future.result(timeout=60)
+        created.append(name)
+        return name
+
+    yield make
+    if created:
+        for future in admin.delete_topics(created, operation_timeout=30).values():
+            # A test may already have deleted its topic.
+            with contextlib.suppress(Exception):
+                future.result(timeout=60)
+
+
+def s3_client(endpoint: str, service: str = "s3") -> Any:
+    """A boto3 client for the local endpoint; default credentials work for moto and compose's MinIO."""
+    boto3 = _import("boto3", "pip install boto3")
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
+        # MinIO (compose) needs a secret of 8+ characters; moto accepts anything.
+        aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "testing-secret"),
+    )
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint: str) -> Iterator[str]:
+    """A fresh bucket name (created), emptied and deleted after the test."""
+    client = s3_client(s3_endpoint)
+    name = unique_name("test", "-")
+    client.create_bucket(Bucket=name)
+    try:
+        yield name
+    finally:
+        paginator = client.get_paginator("list_object_versions")
+        for page in paginator.paginate(Bucket=name):
+            objects = [
+                {"Key": o["Key"], "VersionId": o["VersionId"]}
+                for o in page.get("Versions", []) + page.get("DeleteMarkers", [])
+            ]
+            if objects:
+                client.delete_objects(Bucket=name, Delete={"Objects": objects})
+        client.delete_bucket(Bucket=name)
+
+
+def _webhdfs(hdfs: str, path: str, method: str, op: str, **params: str) -> None:
+    requests = _import("requests", "pip install requests")
+    user = os.environ.get("DE_HDFS_USER", os.environ.get("USER", "root"))
+    resp = requests.request(
+        method,
+        f"{hdfs.rstrip('/')}/webhdfs/v1{path}",
+        params={"op": op, "user.name": user, **params},
+        timeout=30,
+    )
+    resp.raise_for_status()
+
+
+@pytest.fixture
+def hdfs_dir(hdfs_url: str) -> Iterator[str]:
+    """A fresh HDFS folder path (e.g. /tests/test_ab12...), deleted recursively after the test."""
+    path = f"/tests/{unique_name('test')}"
+    _webhdfs(hdfs_url, path, "PUT", "MKDIRS")
+    try:
+        yield path
+    finally:
+        _webhdfs(hdfs_url, path, "DELETE", "DELETE", recursive="true")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import tomllib
 from pathlib import Path
 
 import nox
@@ -95,13 +97,47 @@ def _split(session: nox.Session) -> tuple[list[str], list[str]]:
     return chosen or PROJECTS, args
 
 
+def _demo_env(session: nox.Session, name: str) -> dict[str, str]:
+    """The project's `[tool.de-showcase.demo-env]`: each env var set to its local service's URL.
+
+    The launcher runs from its own locked environment, so no project imports it.
+    """
+    pyproject = tomllib.loads((ROOT / "projects" / name / "pyproject.toml").read_text())
+    wanted: dict[str, str] = pyproject.get("tool", {}).get("de-showcase", {}).get("demo-env", {})
+    if not wanted:
+        return {}
+    launcher = ("uv", "run", "--locked", "--quiet", "--project", "infra/services", "de-services")
+    services = sorted(set(wanted.values()))
+    session.run(*launcher, "up", *services, external=True)
+    exported = str(session.run(*launcher, "env", *services, external=True, silent=True))
+    urls: dict[str, str] = {}
+    for line in exported.splitlines():
+        var, _, url = line.removeprefix("export ").partition("=")
+        urls[_SERVICE_OF_ENV.get(var, var)] = url
+    return {var: urls[service] for var, service in wanted.items()}
+
+
+# The launcher's env var for each service (see infra/services/README.md).
+_SERVICE_OF_ENV = {
+    "DE_POSTGRES_URL": "postgres",
+    "DE_RABBITMQ_URL": "rabbitmq",
+    "DE_KAFKA_BOOTSTRAP": "kafka",
+    "DE_HDFS_URL": "hdfs",
+    "DE_HIVE_URL": "hive",
+    "DE_S3_ENDPOINT": "moto",
+    "DE_PROMETHEUS_URL": "prometheus",
+    "DE_PUSHGATEWAY_URL": "pushgateway",
+}
+
+
 @nox.session(python=PYTHON)
 def demo(session: nox.Session) -> None:
     """The showcase: each project's job end to end on its bundled sample data."""
     for name in _split(session)[0]:
         _sync(session, f"projects/{name}")
-        session.log(f"--- demo: {name}")
-        session.run("python", "-m", name, "demo", "--json")
+        env = _demo_env(session, name)
+        session.log(f"--- demo: {name}" + "".join(f" {k}={v}" for k, v in env.items()))
+        session.run("python", "-m", name, "demo", "--json", env=env)
 
 
 @nox.session(python=PYTHON)
@@ -182,6 +218,51 @@ def latest(session: nox.Session, unit: str) -> None:
         f"{unit}: {len(moved)} packages differ from the lock" + "".join(f"\n  {m}" for m in moved)
     )
     _checks(session, path)
+
+
+TEMPLATE = ROOT / "infra" / "template"
+
+
+def _render(text: str, name: str, description: str) -> str:
+    words = {
+        "{{name}}": name,
+        "{{dashed}}": name.replace("_", "-"),
+        "{{NAME}}": name.upper(),
+        "{{Name}}": "".join(part.title() for part in name.split("_")),
+        "{{description}}": description,
+    }
+    for token, value in words.items():
+        text = text.replace(token, value)
+    return text
+
+
+@nox.session(python=False)
+def new(session: nox.Session) -> None:
+    """Start an eleventh project in the shape: nox -s new -- <name> ["one-line description"]."""
+    if not 1 <= len(session.posargs) <= 2:
+        session.error('usage: nox -s new -- <name> ["one-line description"]')
+    name = session.posargs[0]
+    description = session.posargs[1] if len(session.posargs) == 2 else f"The {name} project."
+    if not re.fullmatch(r"[a-z][a-z0-9_]*[a-z0-9]", name) or name in UNITS:
+        session.error(f"{name!r}: a new lowercase snake_case name, not one of {', '.join(UNITS)}")
+    dest = ROOT / "projects" / name
+    if dest.exists():
+        session.error(f"{dest} exists")
+    for src in sorted((TEMPLATE / "project").rglob("*")):
+        if src.is_file():
+            target = dest / str(src.relative_to(TEMPLATE / "project")).replace("__name__", name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(_render(src.read_text(), name, description))
+    workflow = ROOT / ".github" / "workflows" / f"ci-{name}.yml"
+    workflow.write_text(_render((TEMPLATE / "workflow" / "ci.yml").read_text(), name, description))
+    session.run("uv", "lock", "--quiet", "--project", f"projects/{name}", external=True)
+    # Import order and line breaks depend on the name: let ruff place them.
+    ruff = ("uv", "run", "--locked", "--quiet", "--only-group", "lint", "ruff")
+    session.run(
+        *ruff, "check", "--quiet", "--fix", "--select", "I", f"projects/{name}", external=True
+    )
+    session.run(*ruff, "format", "--quiet", f"projects/{name}", external=True)
+    session.log(f"projects/{name} written with its workflow and uv.lock: run `nox -s {name}`")
 
 
 # What a fork of one project carries besides the project itself: the library, the service launcher,

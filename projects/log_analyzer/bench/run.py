@@ -134,7 +134,7 @@ def main() -> None:
         "--json",
         "--workers",
         str(args.workers),
-        "--rejects",
+        "--rejects-file",
         str(args.out / "rejects.jsonl"),
     ]
     results: dict[str, dict[str, float | str]] = {}

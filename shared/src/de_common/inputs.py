@@ -20,6 +20,10 @@ STDIN = "-"
 _MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"PK\x03\x04", "zip"))
 
 
+class InputMissing(UserError):
+    """A named input does not exist (or vanished after it was listed)."""
+
+
 @dataclass(frozen=True)
 class Input:
     """One input: a file path or '-' (stdin), and how its bytes are compressed."""
@@ -66,7 +70,7 @@ def expand_inputs(specs: Iterable[str], folders: bool = True) -> list[Input]:
         elif os.path.isfile(spec):
             found.append(spec)
         else:
-            raise UserError(f"input file not found: {spec}")
+            raise InputMissing(f"input file not found: {spec}")
     return [Input(path, compression_of(path)) for path in dict.fromkeys(found)]
 
 
@@ -89,5 +93,7 @@ def open_input(source: Input | str) -> IO[bytes]:
                 )
             return archive.open(members[0])
         return open(item.path, "rb")
+    except FileNotFoundError:
+        raise InputMissing(f"input file not found: {item.path}") from None
     except (OSError, zipfile.BadZipFile) as exc:
         raise UserError(f"cannot open {item.path}: {exc}") from None

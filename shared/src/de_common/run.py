@@ -9,6 +9,7 @@ a clean exit. No project times, counts or pushes by hand.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,10 +21,12 @@ from rich.table import Table
 
 from de_common import logging as de_logging
 from de_common.config import Settings
-from de_common.errors import JobError, UserError
+from de_common.errors import JobError, ServiceUnavailable, UserError
 from de_common.metrics import JobMetrics, push, serve
 
 S = TypeVar("S", bound=Settings)
+
+log = logging.getLogger(__name__)
 
 # The keys every job summary starts with, in this order; a job's own keys come after and never
 # repeat one of these.
@@ -50,10 +53,12 @@ class Summary:
     records_rejected: int = 0
     records_skipped: dict[str, int] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    # Printed after `extra` with --json only (a full report), never in the table for a person.
+    details: dict[str, Any] = field(default_factory=dict)
 
     def check(self) -> None:
         """Raise BalanceError when the counts do not add up or a job key shadows a standard one."""
-        clash = sorted(set(self.extra) & set(STANDARD_KEYS))
+        clash = sorted((set(self.extra) | set(self.details)) & {*STANDARD_KEYS, "error"})
         if clash:
             raise BalanceError(f"job keys repeat standard summary keys: {', '.join(clash)}")
         skipped = sum(self.records_skipped.values())
@@ -64,7 +69,7 @@ class Summary:
             )
 
     def as_dict(self, duration_s: float, status: str, error: str | None = None) -> dict[str, Any]:
-        """The printed summary: the standard keys first, then the error (if any), then the job's."""
+        """The summary a person sees: the standard keys, the error (if any), then the job's keys."""
         data: dict[str, Any] = {
             "records_in": self.records_in,
             "records_out": self.records_out,
@@ -140,7 +145,8 @@ class Run(Generic[S]):
         self._record(summary, time.perf_counter() - started, ok=True)
         if render is not None and not as_json:
             render(summary)
-        emit(summary.as_dict(self._elapsed(started), "ok"), as_json)
+        data = summary.as_dict(self._elapsed(started), "ok")
+        emit({**data, **summary.details} if as_json else data, as_json)
         return summary
 
     def _record(self, summary: Summary, seconds: float, ok: bool) -> None:
@@ -155,8 +161,13 @@ class Run(Generic[S]):
         self.metrics.runs.labels(project=self.project, status="ok" if ok else "failed").inc()
         if self.settings.pushgateway_url:
             # Grouped by job (the project) only: a per-run key would leave one group per run on
-            # the gateway forever, and last_success would never be overwritten.
-            push(self.settings.pushgateway_url, self.project, self.metrics.registry)
+            # the gateway forever, and last_success would never be overwritten. A gateway that
+            # cannot be reached does not undo the work: the run keeps its status, the error is
+            # logged, and the stale last_success is what monitoring alerts on.
+            try:
+                push(self.settings.pushgateway_url, self.project, self.metrics.registry)
+            except ServiceUnavailable as exc:
+                log.error("metrics not pushed: %s", exc)
 
     @staticmethod
     def _elapsed(started: float) -> float:

@@ -170,3 +170,13 @@ def test_debug_level_shows_the_traceback_redacted(run_app):
 def test_help_works_even_with_bad_settings(run_app):
     res = run_app("job", "--help", env={"DEMO_BATCH_SIZE": "lots"})
     assert res.returncode == 0 and "--json" in res.stdout
+
+
+def test_an_unreachable_pushgateway_is_logged_and_the_run_keeps_its_status(run_app):
+    res = run_app("job", "--json", env={"DEMO_PUSHGATEWAY_URL": "http://127.0.0.1:9"})
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["status"] == "ok"
+    errors = [e for e in map(json.loads, res.stderr.splitlines()) if e["level"] == "error"]
+    assert [e["msg"] for e in errors] == [
+        "metrics not pushed: pushgateway unreachable at http://127.0.0.1:9: [Errno 111] Connection refused"
+    ]

@@ -41,7 +41,8 @@ def _named(names: Sequence[str]) -> list[str]:
     known = registry.services()
     for name in names:
         if name not in known:
-            raise click.BadParameter(f"unknown service {name!r}; have: {', '.join(known)}")
+            click.echo(f"error: unknown service {name!r}; have: {', '.join(known)}", err=True)
+            sys.exit(2)
     return list(names) or list(known)
 
 

@@ -18,7 +18,7 @@ from de_services.service import NotInstalled
 
 _COMPLETE = ".complete"
 # Pinned sets for the tool venvs, refreshed by `nox -s lock`.
-LOCKS = Path(__file__).parent / "locks"
+LOCKS = Path(__file__).parent / "toolvenvs"
 
 
 def java_home() -> Path:
@@ -160,7 +160,7 @@ def tool_python(rt: Runtime, venv: str) -> Path:
 
 
 def tool_venv(rt: Runtime, venv: str, timeout: float = 900.0) -> Path:
-    """Create (once) a venv under the cache with exactly the pins of `locks/<venv>.txt`; its folder."""
+    """Create (once) a venv under the cache with exactly the pins of `toolvenvs/<venv>.txt`; its folder."""
     folder = rt.cache_dir / "venvs" / venv
     wanted = (LOCKS / f"{venv}.txt").read_text()
     marker = folder / _COMPLETE

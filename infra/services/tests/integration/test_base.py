@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from de_services import lifecycle, processes, runtime, service
+from de_services import lifecycle, processes, runtime
+from de_services.service import Service, ServiceError
 
 pytestmark = pytest.mark.integration
 
 
-def _service(script: str, ready: bool = False, timeout: float = 10.0) -> service.Service:
-    return service.Service(
+def _service(script: str, ready: bool = False, timeout: float = 10.0) -> Service:
+    return Service(
         name="fake",
         env_var="DE_FAKE_URL",
         ports={"port": 31999},
@@ -28,7 +29,7 @@ def _service(script: str, ready: bool = False, timeout: float = 10.0) -> service
 
 def test_process_dying_during_startup_reports_the_log_tail(isolated: dict[str, str]) -> None:
     service = _service("import sys; print('boom: bad config line 7', flush=True); sys.exit(3)")
-    with pytest.raises(service.ServiceError, match="exited during startup") as err:
+    with pytest.raises(ServiceError, match="exited during startup") as err:
         lifecycle.up(service)
     assert "boom: bad config line 7" in str(err.value)
     assert not lifecycle.status(service).running
@@ -38,7 +39,7 @@ def test_never_ready_times_out_and_stops_the_process(isolated: dict[str, str]) -
     service = _service(
         "import time; print('starting slowly', flush=True); time.sleep(600)", timeout=2
     )
-    with pytest.raises(service.ServiceError, match=r"not ready within 2s") as err:
+    with pytest.raises(ServiceError, match=r"not ready within 2s") as err:
         lifecycle.up(service)
     assert "starting slowly" in str(err.value)
     rt = runtime.runtime(service)
@@ -62,7 +63,7 @@ def test_port_env_override_and_offset(
     monkeypatch.setenv("DE_FAKE_PORT", "31001")
     assert runtime.runtime(service).port() == 31001  # an explicit port wins over the offset
     monkeypatch.setenv("DE_FAKE_PORT", "not-a-port")
-    with pytest.raises(service.ServiceError, match="DE_FAKE_PORT='not-a-port' is not a number"):
+    with pytest.raises(ServiceError, match="DE_FAKE_PORT='not-a-port' is not a number"):
         runtime.runtime(service)
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import pytest
 
-from de_services import service
+from de_services.service import Service
 
 pytestmark = pytest.mark.integration
 
@@ -21,7 +21,7 @@ def services() -> list[str]:
     return ["hive"]
 
 
-def test_hive_requires_hdfs(stack: list[service.Service]) -> None:
+def test_hive_requires_hdfs(stack: list[Service]) -> None:
     assert [s.name for s in stack] == ["hdfs", "hive"]
 
 

@@ -13,8 +13,9 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from de_services import lifecycle, processes, registry, runtime, service
+from de_services import lifecycle, processes, registry, runtime
 from de_services.catalog import postgres
+from de_services.service import PortInUse, ServiceError
 
 pytestmark = pytest.mark.integration
 
@@ -67,9 +68,7 @@ def test_foreign_listener_on_the_port_is_a_clear_error(isolated: dict[str, str],
         squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         squatter.bind(("127.0.0.1", port))
         squatter.listen()
-        with pytest.raises(
-            service.PortInUse, match=rf"port {port} \(DE_POSTGRES_PORT\) is already in use"
-        ):
+        with pytest.raises(PortInUse, match=rf"port {port} \(DE_POSTGRES_PORT\) is already in use"):
             lifecycle.up(registry.get("postgres"))
     assert not lifecycle.status(registry.get("postgres")).running
 
@@ -108,7 +107,7 @@ def test_cluster_in_a_state_folder_the_postgres_user_can_reach(
         assert lifecycle.down(service)
         assert not processes.port_listening(port)
     finally:
-        with contextlib.suppress(service.ServiceError):
+        with contextlib.suppress(ServiceError):
             lifecycle.down(registry.get("postgres"))
         shutil.rmtree(reachable, ignore_errors=True)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import BinaryIO
+from typing import IO
 
 
 @dataclass(frozen=True)
@@ -32,24 +32,32 @@ PREVIEW = 512
 MIN_RANGE_BYTES = 2 << 20  # below this, splitting a file costs more than it saves
 
 
-def iter_blocks(
-    stream: BinaryIO,
-    *,
-    start: int = 0,
-    end: int | None = None,
-    first_line: int = 1,
-    block_size: int = 8 << 20,
-    max_line: int = 1 << 20,
-    hold_partial: bool = False,
-) -> Iterator[Block]:
-    """Blocks of whole lines from `start` (a line boundary) up to `end` (also a line boundary).
+@dataclass(frozen=True)
+class Reading:
+    """Which part of a stream to read and how: from `start` (a line boundary, numbered
+    `first_line`) up to `end` (also a line boundary; None = to the end), in blocks of about
+    `block_size` bytes; a line longer than `max_line` is rejected; with `hold_partial` a last line
+    without a newline is left unread."""
+
+    start: int = 0
+    end: int | None = None
+    first_line: int = 1
+    block_size: int = 8 << 20
+    max_line: int = 1 << 20
+    hold_partial: bool = False
+
+
+def iter_blocks(stream: IO[bytes], reading: Reading) -> Iterator[Block]:
+    """Blocks of whole lines of the part of `stream` that `reading` names.
 
     A line longer than `max_line` is never held in memory whole: it is reported as a reject
     and skipped. With `hold_partial`, a last line without a newline is left unread (it may still
     be being written) so an incremental rerun picks it up complete.
     """
+    start, end, max_line = reading.start, reading.end, reading.max_line
+    block_size = reading.block_size
     pos = start  # stream offset of the first byte of `pending`
-    line_no = first_line
+    line_no = reading.first_line
     pending = b""
     skipping: Reject | None = None
     remaining = None if end is None else end - start
@@ -87,7 +95,7 @@ def iter_blocks(
             pending = b""
     if skipping is not None:
         yield Block(b"", line_no, 0, pos, [skipping])
-    elif pending and not hold_partial:
+    elif pending and not reading.hold_partial:
         pos += len(pending)
         yield Block(pending + b"\n", line_no, 1, pos)
 

@@ -5,27 +5,63 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from de_common.config import Settings, settings_config
+from log_analyzer.formats import FORMAT_NAMES
 
 
 class LogAnalyzerSettings(Settings):
-    """Every knob of a run; each is also LOG_ANALYZER_<NAME> in the environment."""
+    """Every knob of a run; each is also LOG_ANALYZER_<NAME> in the environment and a flag."""
 
     model_config = settings_config(env_prefix="LOG_ANALYZER_")
 
-    format: str = "auto"
-    format_string: str | None = None
-    columns: dict[str, str] = Field(default_factory=dict)
-    workers: int = Field(default=1, ge=1, le=64)
-    executor: Literal["threads", "processes"] = "threads"
-    block_size_mb: int = Field(default=4, ge=1, le=256)
-    max_line_bytes: int = Field(default=1 << 20, ge=1024)
-    top_n: int = Field(default=10, ge=1, le=10_000)
-    granularity: Literal["auto", "minute", "hour"] = "auto"
-    strip_query: bool = True
-    rejects_file: Path = Path("rejects.jsonl")
-    max_reject_rate: float | None = Field(default=None, ge=0.0, le=1.0)
-    state_file: Path | None = None
-    pushgateway_url: str | None = None
+    format: str = Field(
+        default="auto",
+        description=f"Log format, one of {', '.join(FORMAT_NAMES)}; auto detects it from the "
+        "first lines.",
+    )
+    format_string: str | None = Field(
+        default=None,
+        description="Nginx log_format ($var) or Apache LogFormat (%x) string; overrides format.",
+    )
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="CSV/JSON column mapping FIELD=COLUMN, e.g. time=when (repeat the flag).",
+    )
+    workers: int = Field(
+        default=1, ge=1, le=64, description="Parallel workers over files and byte ranges."
+    )
+    executor: Literal["threads", "processes"] = Field(
+        default="threads",
+        description="threads (Arrow releases the GIL, one heap) or spawned processes.",
+    )
+    block_size_mb: int = Field(default=4, ge=1, le=256, description="MiB read per block.")
+    max_line_bytes: int = Field(
+        default=1 << 20, ge=1024, description="A longer line is skipped and rejected."
+    )
+    top_n: int = Field(default=10, ge=1, le=10_000, description="Rows in each top list.")
+    granularity: Literal["auto", "minute", "hour"] = Field(
+        default="auto",
+        description="Timeline buckets; auto is minutes up to two days, hours beyond.",
+    )
+    strip_query: bool = Field(
+        default=True, description="Drop query strings from paths before counting them."
+    )
+    rejects_file: Path = Field(
+        default=Path("rejects.jsonl"), description="JSON lines file naming every rejected line."
+    )
+    max_reject_rate: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="Fail (exit 1) above this share rejected, 0..1."
+    )
+    state_file: Path | None = Field(
+        default=None,
+        description="Incremental state file: read only what is new since the last run.",
+    )
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        if value not in FORMAT_NAMES:
+            raise ValueError(f"unknown format {value!r}; known: {', '.join(FORMAT_NAMES)}")
+        return value

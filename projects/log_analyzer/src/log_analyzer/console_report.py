@@ -7,6 +7,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from de_common.run import Summary
+
 
 def _pairs(title: str, rows: list[tuple[str, Any]], left: str, right: str = "requests") -> Table:
     t = Table(title=title, title_justify="left")
@@ -17,18 +19,19 @@ def _pairs(title: str, rows: list[tuple[str, Any]], left: str, right: str = "req
     return t
 
 
-def render(report: dict[str, Any], counts: dict[str, Any], console: Console | None = None) -> None:
+def render(report: dict[str, Any], summary: Summary, console: Console | None = None) -> None:
     """Totals, status mix, tops, latency, bots and visitors, then the last timeline rows."""
+    filtered = summary.records_skipped.get("filtered", 0)
     c = console or Console()
     tot = report["totals"]
     c.print(
         _pairs(
             "Totals",
             [
-                ("lines read", counts["lines"]),
-                ("parsed", counts["parsed"]),
-                ("rejected", counts["rejected"]),
-                ("filtered out", counts["records_filtered"]),
+                ("lines read", summary.records_in),
+                ("parsed", summary.records_out + filtered),
+                ("rejected", summary.records_rejected),
+                ("filtered out", filtered),
                 ("requests counted", tot["requests"]),
                 ("bytes served", tot["bytes"]),
                 ("first", tot["first"] or "-"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -19,6 +20,18 @@ class Filters:
     until: int | None = None
     statuses: tuple[str, ...] = ()  # "404", "5xx"
     path_regex: str | None = None
+
+    @classmethod
+    def parse(
+        cls, since: str | None, until: str | None, statuses: str | None, path: str | None
+    ) -> Filters:
+        """From the --since/--until/--status/--path texts; a bad one is a usage error."""
+        return cls(
+            since=parse_time(since, "--since"),
+            until=parse_time(until, "--until"),
+            statuses=parse_statuses(statuses),
+            path_regex=check_regex(path),
+        )
 
     @property
     def active(self) -> bool:
@@ -76,3 +89,16 @@ def check_regex(pattern: str | None) -> str | None:
     except (re.error, pa.ArrowInvalid) as exc:
         raise UserError(f"bad path pattern {pattern!r}: {exc}") from None
     return pattern
+
+
+def parse_time(text: str | None, flag: str) -> int | None:
+    """An ISO 8601 date or time (UTC when it has no offset) as epoch seconds."""
+    if text is None:
+        return None
+    try:
+        ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UserError(f"{flag}: cannot read {text!r} as an ISO 8601 date or time") from None
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=UTC)
+    return int(ts.timestamp())

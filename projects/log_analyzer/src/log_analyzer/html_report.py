@@ -5,6 +5,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from de_common.run import Summary
+
 COLORS = {"1xx": "#94a3b8", "2xx": "#16a34a", "3xx": "#2563eb", "4xx": "#f59e0b", "5xx": "#dc2626"}
 LAT_COLORS = {"p50": "#2563eb", "p90": "#7c3aed", "p95": "#db2777", "p99": "#dc2626"}
 
@@ -221,15 +223,16 @@ def _top_table(title: str, rows: list[list[Any]], total: int, label: str) -> str
     )
 
 
-def render_html(report: dict[str, Any], summary: dict[str, Any], title: str) -> str:
-    """The whole page as one string."""
+def render_html(report: dict[str, Any], summary: Summary, title: str) -> str:
+    """The whole page as one string: the report, with the run's counts from its summary."""
+    parsed = summary.records_out + summary.records_skipped.get("filtered", 0)
     tot = report["totals"]
     lat = report.get("latency_ms") or {}
     visitors = report["unique_visitors_per_day"]
     cards = [
         ("requests", f"{tot['requests']:,}"),
-        ("lines parsed", f"{summary['parsed']:,}"),
-        ("lines rejected", f"{summary['rejected']:,}"),
+        ("lines parsed", f"{parsed:,}"),
+        ("lines rejected", f"{summary.records_rejected:,}"),
         ("data served", _bytes(tot["bytes"])),
         ("5xx error rate", f"{tot['error_rate']:.2%}"),
         ("p95 latency", f"{lat['p95']:g} ms" if "p95" in lat else "n/a"),
@@ -248,7 +251,7 @@ def render_html(report: dict[str, Any], summary: dict[str, Any], title: str) -> 
     lat_rows = "".join(
         f'<tr><td>{q}</td><td class="n">{lat[q]:g} ms</td></tr>' for q in LAT_COLORS if q in lat
     )
-    reasons = summary.get("reject_reasons", {})
+    reasons = summary.extra.get("reject_reasons", {})
     reason_rows = "".join(
         f'<tr><td>{escape(k)}</td><td class="n">{v:,}</td></tr>' for k, v in reasons.items()
     )
@@ -257,8 +260,8 @@ def render_html(report: dict[str, Any], summary: dict[str, Any], title: str) -> 
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>{escape(title)}</title><style>{CSS}</style></head><body>
-<header><h1>{escape(title)}</h1><p>{escape(period)} (UTC) · format {escape(summary["format"])}
- · {summary["files"]} file(s)</p></header>
+<header><h1>{escape(title)}</h1><p>{escape(period)} (UTC) · format {escape(summary.extra["format"])}
+ · {summary.extra["files"]} file(s)</p></header>
 <main>
 <div class="cards">{card_html}</div>
 <section><h2>Traffic over time (per {report["timeline"]["granularity"]})</h2>

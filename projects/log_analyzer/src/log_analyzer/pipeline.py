@@ -19,22 +19,20 @@ from typing import Any
 
 from de_common.errors import UserError
 from log_analyzer.aggregate import Aggregate
-from log_analyzer.blocks import Reject, aligned_ranges, iter_blocks
+from log_analyzer.blocks import Reading, Reject, aligned_ranges, iter_blocks
 from log_analyzer.filters import Filters
 from log_analyzer.formats import BUILTIN, LogFormat, compile_format_string, detect
 from log_analyzer.parquet_out import write_parts
 from log_analyzer.parsing import ParseOptions, parse_block
 from log_analyzer.sources import (
     FINGERPRINT_BYTES,
-    STDIN,
-    Source,
-    expand,
+    Input,
     fingerprint,
     open_source,
     read_head,
     sample_lines,
 )
-from log_analyzer.state import FileState, load_state, resume_point, save_state
+from log_analyzer.state import FileState, Observed, load_state, resume_point, save_state
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +64,7 @@ class Unit:
 
     index: int
     file_index: int
-    source: Source
+    source: Input
     fmt: LogFormat
     csv_header: list[str] | None
     start: int
@@ -111,7 +109,7 @@ class RunResult:
     parts_dir: str | None = None
 
 
-def resolve_format(opts: Options, sources: list[Source]) -> LogFormat:
+def resolve_format(opts: Options, sources: list[Input]) -> LogFormat:
     """Forced by flag, compiled from a format string, or detected from the first lines."""
     if opts.format_string:
         return compile_format_string(opts.format_string)
@@ -133,7 +131,7 @@ def resolve_format(opts: Options, sources: list[Source]) -> LogFormat:
     return BUILTIN["combined"]
 
 
-def _csv_header(source: Source) -> tuple[list[str], int]:
+def _csv_header(source: Input) -> tuple[list[str], int]:
     with open_source(source) as fh:
         first = fh.readline(1 << 20)
     text = first.decode("utf-8", errors="replace").rstrip("\r\n")
@@ -141,7 +139,7 @@ def _csv_header(source: Source) -> tuple[list[str], int]:
 
 
 def plan(
-    opts: Options, sources: list[Source], fmt: LogFormat, entries: list[FileState]
+    opts: Options, sources: list[Input], fmt: LogFormat, entries: list[FileState]
 ) -> tuple[list[Unit], list[dict[str, Any]]]:
     """Units in file order, with resume points in incremental mode."""
     units: list[Unit] = []
@@ -151,13 +149,13 @@ def plan(
         header: list[str] | None = None
         header_len = 0
         if fmt.kind == "csv":
-            if source.path == STDIN:  # the header stays in the stream and is rejected as such
+            if source.is_stdin:  # the header stays in the stream and is rejected as such
                 header, header_len = next(csv.reader(sample_lines(source, 1)), []), 0
             else:
                 header, header_len = _csv_header(source)
         info: dict[str, Any] = {"path": source.path, "compression": source.compression}
         start, first_line, size = 0, 1, None
-        if source.path != STDIN:
+        if not source.is_stdin:
             try:
                 st = os.stat(source.path)
                 head = read_head(source)
@@ -168,7 +166,8 @@ def plan(
             size = st.st_size if not source.compression else None
             info.update(dev=st.st_dev, ino=st.st_ino, head=head)
             if incremental:
-                resume, _ = resume_point(source, head, st.st_dev, st.st_ino, size, entries)
+                seen = Observed(source.path, head, st.st_dev, st.st_ino, size)
+                resume, _ = resume_point(seen, entries)
                 start, first_line = resume.offset, resume.lines + 1
                 info["event"] = resume.event
                 info["start_offset"] = start
@@ -176,7 +175,7 @@ def plan(
             start, first_line = header_len, 2
         info["first_line"] = first_line
         files.append(info)
-        hold = incremental and source.path != STDIN
+        hold = incremental and not source.is_stdin
         if source.splittable and size is not None and opts.workers > 1 and size > RANGE_BYTES:
             parts = max(opts.workers * 2, (size - start) // (256 << 20))
             for a, b in aligned_ranges(source.path, start, size, int(parts)):
@@ -234,12 +233,14 @@ def run_unit(
         for bi, block in enumerate(
             iter_blocks(
                 stream,
-                start=unit.start,
-                end=unit.end,
-                first_line=unit.first_line,
-                block_size=opts.block_size,
-                max_line=opts.max_line,
-                hold_partial=unit.hold_partial,
+                Reading(
+                    unit.start,
+                    unit.end,
+                    unit.first_line,
+                    opts.block_size,
+                    opts.max_line,
+                    unit.hold_partial,
+                ),
             )
         ):
             parsed = parse_block(block, popts)
@@ -268,7 +269,7 @@ def run_unit(
         log.warning("read failed", extra={"file": unit.source.path, "error": str(exc)})
         res.vanished = f"{unit.source.path}: {exc}"
     finally:
-        if unit.source.path != STDIN:
+        if not unit.source.is_stdin:
             stream.close()
         if spool is not None:
             spool.close()
@@ -286,7 +287,7 @@ def _spool(fh: Any, rejects: list[Reject], reasons: Counter[str]) -> None:
 def _execute(
     units: list[Unit], opts: Options, spool: str, parts: str | None, on_bytes: Callable[[int], None]
 ) -> Iterator[UnitResult]:
-    if opts.workers <= 1 or len(units) <= 1 or any(u.source.path == STDIN for u in units):
+    if opts.workers <= 1 or len(units) <= 1 or any(u.source.is_stdin for u in units):
         for u in units:
             yield run_unit(u, opts, spool, parts, on_bytes)
         return
@@ -308,13 +309,13 @@ def _execute(
 
 
 def analyze(
-    inputs: list[str], opts: Options, on_bytes: Callable[[int], None] | None = None
+    sources: list[Input], opts: Options, on_bytes: Callable[[int], None] | None = None
 ) -> RunResult:
-    """Run the whole analysis; state and Parquet parts are committed only when it completes."""
-    sources = expand(inputs)
+    """Run the whole analysis over expanded inputs (`sources.expand`); the state and the Parquet
+    parts are committed by `commit` only once the run is accepted."""
     fmt = resolve_format(opts, sources)
-    if opts.state_path is not None and any(s.path == STDIN for s in sources):
-        raise UserError("incremental mode (--state) cannot read stdin")
+    if opts.state_path is not None and any(s.is_stdin for s in sources):
+        raise UserError("incremental mode (--state-file) cannot read stdin")
     entries = load_state(opts.state_path) if opts.state_path is not None else []
     units, files = plan(opts, sources, fmt, entries)
     total = Aggregate()

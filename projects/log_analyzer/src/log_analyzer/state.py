@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from de_common.errors import UserError
-from log_analyzer.sources import Source, fingerprint, read_head
+from log_analyzer.sources import fingerprint
 
 
 @dataclass
@@ -22,6 +22,18 @@ class FileState:
     offset: int
     lines: int
     path: str
+
+
+@dataclass(frozen=True)
+class Observed:
+    """A file as found now: path, first bytes (decompressed), device, inode, size (None when
+    compressed: the size on disk says nothing about the offset in the content)."""
+
+    path: str
+    head: bytes
+    dev: int
+    ino: int
+    size: int | None
 
 
 @dataclass
@@ -54,23 +66,15 @@ def save_state(path: Path, entries: list[FileState]) -> None:
     os.replace(tmp, path)
 
 
-def identity(source: Source) -> tuple[int, int, bytes]:
-    """(device, inode, head bytes) of a file."""
-    st = os.stat(source.path)
-    return st.st_dev, st.st_ino, read_head(source)
-
-
-def resume_point(
-    source: Source, head: bytes, dev: int, ino: int, size: int | None, entries: list[FileState]
-) -> tuple[Resume, FileState | None]:
+def resume_point(seen: Observed, entries: list[FileState]) -> tuple[Resume, FileState | None]:
     """Match a file to a saved entry by content; detect truncation and replacement by inode."""
     for e in entries:
-        if len(head) >= e.fp_len and fingerprint(head[: e.fp_len]) == e.fingerprint:
-            if size is not None and size < e.offset:
+        if len(seen.head) >= e.fp_len and fingerprint(seen.head[: e.fp_len]) == e.fingerprint:
+            if seen.size is not None and seen.size < e.offset:
                 return Resume(0, 0, "truncated"), e
-            moved = (e.dev, e.ino) != (dev, ino) or e.path != source.path
+            moved = (e.dev, e.ino) != (seen.dev, seen.ino) or e.path != seen.path
             return Resume(e.offset, e.lines, "rotated" if moved else "resumed"), e
     for e in entries:
-        if (e.dev, e.ino) == (dev, ino) and e.path == source.path:
+        if (e.dev, e.ino) == (seen.dev, seen.ino) and e.path == seen.path:
             return Resume(0, 0, "replaced"), None
     return Resume(0, 0, "new"), None

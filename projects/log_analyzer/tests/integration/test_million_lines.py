@@ -18,6 +18,7 @@ import pytest
 from log_analyzer.generate import GenOptions, Truth, generate, rotated_set
 from log_analyzer.pipeline import Options, RunResult, analyze
 from log_analyzer.report import build_report
+from log_analyzer.sources import expand
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +44,7 @@ def result(logset: tuple[list[Path], Truth], tmp_path_factory: pytest.TempPathFa
     paths, _ = logset
     out = tmp_path_factory.mktemp("out")
     return analyze(
-        [str(p) for p in paths],
+        expand([str(p) for p in paths]),
         Options(workers=2, rejects_path=out / "rejects.jsonl"),
     )
 
@@ -142,7 +143,7 @@ def test_cli_json_and_parquet_agree(logset: tuple[list[Path], Truth], tmp_path: 
             "2",
             "--parquet",
             str(parquet),
-            "--rejects",
+            "--rejects-file",
             str(tmp_path / "rej.jsonl"),
             "--since",
             "2024-01-02",
@@ -155,12 +156,12 @@ def test_cli_json_and_parquet_agree(logset: tuple[list[Path], Truth], tmp_path: 
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = json.loads(proc.stdout)
-    assert (
-        out["records_in"] == out["records_out"] + out["records_rejected"] + out["records_filtered"]
-    )
+    assert out["status"] == "ok"
+    filtered = out["records_skipped"]["filtered"]
+    assert out["records_in"] == out["records_out"] + out["records_rejected"] + filtered
     assert out["records_rejected"] == truth.malformed
     first_day = sum(n for m, n in truth.minutes.items() if m * 60 < 1_704_153_600)
-    assert out["records_filtered"] == first_day
+    assert out["records_skipped"] == {"filtered": first_day}
     con = duckdb.connect()
     (rows, days) = con.execute(
         f"SELECT count(*), count(DISTINCT date) FROM read_parquet('{parquet}/date=*/*.parquet', hive_partitioning=true)"

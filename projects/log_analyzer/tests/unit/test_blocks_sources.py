@@ -6,20 +6,21 @@ import gzip
 import io
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import pytest
 from log_analyzer import blocks
-from log_analyzer.blocks import aligned_ranges, iter_blocks
+from log_analyzer.blocks import Reading, aligned_ranges, iter_blocks
 from log_analyzer.sources import expand, rotation_key
 
 from de_common.errors import UserError
 
 
-def _lines(data: bytes, **kw: object) -> tuple[list[bytes], list[tuple[int, str]], int]:
+def _lines(data: bytes, **kw: Any) -> tuple[list[bytes], list[tuple[int, str]], int]:
     out: list[bytes] = []
     rejects = []
     end = 0
-    for b in iter_blocks(io.BytesIO(data), **kw):  # type: ignore[arg-type]
+    for b in iter_blocks(io.BytesIO(data), Reading(**kw)):
         out.extend(b.data.split(b"\n")[:-1])
         rejects.extend((r.line, r.reason) for r in b.rejects)
         end = b.end_offset
@@ -73,7 +74,7 @@ def test_rotated_set_is_ordered_oldest_first(tmp_path: Path) -> None:
     got = [Path(s.path).name for s in expand([str(tmp_path / "*.log*")])]
     assert got == ["access.log.10.gz", "access.log.2.gz", "access.log.1", "access.log", "error.log"]
     gz = expand([str(tmp_path / "access.log.2.gz")])[0]
-    assert gz.compression == "gz"
+    assert gz.compression == "gzip"
 
 
 def test_dated_rotation_sorts_ascending() -> None:
@@ -84,7 +85,7 @@ def test_dated_rotation_sorts_ascending() -> None:
 def test_missing_inputs_are_user_errors(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="not found"):
         expand([str(tmp_path / "nope.log")])
-    with pytest.raises(UserError, match="no files match"):
+    with pytest.raises(UserError, match="no file matches"):
         expand([str(tmp_path / "*.nothing")])
 
 
@@ -99,10 +100,34 @@ def test_gz_bz2_and_plain_give_the_same_counts_and_a_cut_gz_is_named(tmp_path: P
     (tmp_path / "g.log.gz").write_bytes(gzip.compress(data))
     (tmp_path / "b.log.bz2").write_bytes(bz2.compress(data))
     for name in ("p.log", "g.log.gz", "b.log.bz2"):
-        r = analyze([str(tmp_path / name)], Options(format_name="combined"))
+        r = analyze(expand([str(tmp_path / name)]), Options(format_name="combined"))
         assert (r.lines, r.parsed, r.rejected, r.vanished) == (5000, 5000, 0, [])
     cut = gzip.compress(data)
     (tmp_path / "cut.log.gz").write_bytes(cut[: len(cut) // 2])
-    r = analyze([str(tmp_path / "cut.log.gz")], Options(format_name="combined", block_size=1024))
+    cut_opts = Options(format_name="combined", block_size=1024)
+    r = analyze(expand([str(tmp_path / "cut.log.gz")]), cut_opts)
     assert 0 < r.parsed < 5000 and r.rejected == 0
     assert r.vanished and "cut.log.gz" in r.vanished[0]
+
+
+def test_zip_by_content_and_stdin_last(tmp_path: Path) -> None:
+    import zipfile
+
+    from log_analyzer.pipeline import Options, analyze
+    from log_analyzer.sources import open_source
+
+    line = b'1.2.3.4 - - [01/Jan/2024:00:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "x"\n'
+    (tmp_path / "access.log").write_bytes(line)
+    with zipfile.ZipFile(tmp_path / "access.log.1.zip", "w") as z:
+        z.writestr("access.log.1", line * 3)
+    got = expand(["-", str(tmp_path / "access.log*")])
+    assert [(Path(i.path).name, i.compression) for i in got] == [
+        ("access.log.1.zip", "zip"),
+        ("access.log", ""),
+        ("-", ""),
+    ]
+    r = analyze(got[:2], Options(format_name="combined"))
+    assert (r.lines, r.parsed, r.rejected) == (4, 4, 0)
+    (tmp_path / "access.log").unlink()  # gone since it was listed: named, not a usage error
+    with pytest.raises(FileNotFoundError):
+        open_source(got[1])

@@ -11,6 +11,7 @@ import pytest
 from log_analyzer import blocks, pipeline
 from log_analyzer.formats import BUILTIN
 from log_analyzer.pipeline import Options, analyze, commit
+from log_analyzer.sources import Input, expand
 
 
 def _lines(start: int, n: int) -> bytes:
@@ -31,7 +32,7 @@ def _run(
         workers=workers,
         block_size=4096,
     )
-    res = analyze([str(folder / "access.log*")], opts)
+    res = analyze(expand([str(folder / "access.log*")]), opts)
     if commit_it:
         commit(res, opts)
     return res
@@ -137,12 +138,11 @@ def test_workers_over_byte_ranges_match_one_process(
         workers=2,
         executor=executor,
     )
-    units, _ = pipeline.plan(
-        optsn, pipeline.expand([str(logs / "access.log")]), BUILTIN["combined"], []
-    )
+    sources = expand([str(logs / "access.log")])
+    units, _ = pipeline.plan(optsn, sources, BUILTIN["combined"], [])
     assert len(units) > 1  # really cut into byte ranges
-    one = analyze([str(logs / "access.log")], opts1)
-    many = analyze([str(logs / "access.log")], optsn)
+    one = analyze(sources, opts1)
+    many = analyze(sources, optsn)
     assert (
         (one.lines, one.parsed, one.rejected)
         == (many.lines, many.parsed, many.rejected)
@@ -156,16 +156,14 @@ def test_workers_over_byte_ranges_match_one_process(
 
 
 def test_file_that_disappears_before_it_is_read_is_named_not_fatal(tmp_path: Path) -> None:
-    from log_analyzer.formats import BUILTIN
     from log_analyzer.pipeline import Unit, run_unit
-    from log_analyzer.sources import Source
 
     gone = tmp_path / "gone.log"
-    unit = Unit(0, 0, Source(str(gone), ""), BUILTIN["combined"], None, 0, None, 1, False, False)
+    unit = Unit(0, 0, Input(str(gone), ""), BUILTIN["combined"], None, 0, None, 1, False, False)
     res = run_unit(unit, Options(), str(tmp_path), None)
     assert res.vanished == str(gone) and res.lines == 0
 
     kept = tmp_path / "kept.log"
     kept.write_bytes(_lines(0, 10))
-    r = analyze([str(kept)], Options(format_name="combined"))
+    r = analyze(expand([str(kept)]), Options(format_name="combined"))
     assert r.parsed == 10 and r.vanished == []

@@ -1,0 +1,5 @@
+"""`python -m {{name}}`."""
+
+from {{name}}.cli import main
+
+main()

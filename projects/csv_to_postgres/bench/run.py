@@ -217,7 +217,11 @@ def run_ours(
     ]
     secs, rss, out = timed(cmd, env)
     summary = json.loads(out)
-    assert summary["balanced"] and summary["records_in"] == rows, summary
+    skipped = sum(summary["records_skipped"].values())
+    balanced = (
+        summary["records_in"] == summary["records_out"] + summary["records_rejected"] + skipped
+    )
+    assert summary["status"] == "ok" and balanced and summary["records_in"] == rows, summary
     assert count(url, "bench") == rows
     what = "new keys" if fresh else "every key exists"
     tool = f"csv_to_postgres {mode}" + (" (new keys)" if mode == "upsert" and fresh else "")
@@ -299,8 +303,7 @@ def main() -> None:
     rows = max(1000, int(FULL_ROWS * args.scale))
     pandas_rows = args.pandas_rows or max(1000, min(100_000, rows // 50))
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "shared" / "src"))
-    from de_services import resolve
+    from de_services import resolve  # the dev group's launcher
 
     base = os.environ.get("DE_POSTGRES_URL") or resolve("postgres")
     url = base.rsplit("/", 1)[0] + "/c2p_bench"

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from csv_to_postgres.config import CsvToPostgresSettings
+from csv_to_postgres.engine import database
+from csv_to_postgres.headers import sanitize
 from csv_to_postgres.rejects import Reject
 
 AUDIT_TABLE = "c2p_loads"
@@ -20,6 +24,19 @@ _LOCK_META = 0x43325000  # advisory lock id while creating the meta tables
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def content_hash(path: str) -> str:
+    """sha256 of the bytes on disk: the identity the audit table uses for "same file"."""
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+class Earlier(NamedTuple):
+    """An earlier successful load of the same content into the same table."""
+
+    load_id: str
+    rows_read: int
 
 
 def meta_tables(schema: str | None) -> tuple[sa.Table, sa.Table]:
@@ -77,14 +94,14 @@ class Audit:
                 self.conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_LOCK_META)))
             self.loads.metadata.create_all(self.conn, checkfirst=True)
 
-    def done_before(self, table: str, content_hash: str) -> str | None:
-        """load_id of an earlier successful load of the same content into the same table."""
-        q = sa.select(self.loads.c.load_id).where(
-            self.loads.c.target_table == table,
-            self.loads.c.content_hash == content_hash,
-            self.loads.c.status == "done",
+    def done_before(self, table: str, content_hash: str) -> Earlier | None:
+        """An earlier successful load of the same content into the same table, if any."""
+        c = self.loads.c
+        q = sa.select(c.load_id, c.rows_read).where(
+            c.target_table == table, c.content_hash == content_hash, c.status == "done"
         )
-        return self.conn.execute(q.limit(1)).scalar()
+        row = self.conn.execute(q.limit(1)).first()
+        return Earlier(str(row[0]), int(row[1] or 0)) if row is not None else None
 
     def abandon_stale(self, table: str) -> int:
         """Mark `running` rows whose loader is gone (killed) as abandoned."""
@@ -153,3 +170,13 @@ class Audit:
         if table:
             q = q.where(self.loads.c.target_table == table)
         return [dict(r._mapping) for r in self.conn.execute(q)]
+
+
+def load_history(
+    settings: CsvToPostgresSettings, table: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """What `status` shows: the newest loads first, of one table or all."""
+    with database(settings) as engine, engine.connect() as conn:
+        audit = Audit(conn, settings.db_schema)
+        audit.ensure()
+        return audit.history(sanitize(table, 1) if table else None, limit)

@@ -1,40 +1,51 @@
-"""Settings: env prefix CSV_TO_POSTGRES_, TOML via --config, CLI flags on top."""
+"""Settings: defaults < TOML (--config) < .env < CSV_TO_POSTGRES_* environment < CLI flags."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 
 from de_common.config import Settings, settings_config
 
 Mode = Literal["append", "upsert", "replace"]
 SchemaChange = Literal["fail", "evolve"]
+ModelName = Literal["airlines", "airports", "customers", "flights", "planes", "weather"]
 
 
 class RegexRule(BaseModel):
     """Replace `pattern` by `replace` in one column (or every text column when column is '*')."""
 
-    column: str = "*"
-    pattern: str
-    replace: str = ""
+    column: str = Field(
+        default="*", description="Column the rule applies to ('*': every text one)."
+    )
+    pattern: str = Field(description="Python regular expression.")
+    replace: str = Field(default="", description="Replacement (backreferences allowed).")
 
 
 class Cleaning(BaseModel):
     """The cleaning rules applied to every value before type coercion."""
 
-    strip: bool = True
+    strip: bool = Field(default=True, description="Trim surrounding whitespace.")
     null_values: list[str] = Field(
-        default_factory=lambda: ["", "NA", "N/A", "n/a", "NULL", "null", "None", "NaN", "-"]
+        default_factory=lambda: ["", "NA", "N/A", "n/a", "NULL", "null", "None", "NaN", "-"],
+        description="Values that become NULL.",
     )
-    true_values: list[str] = Field(default_factory=lambda: ["true", "t", "yes", "y", "1"])
-    false_values: list[str] = Field(default_factory=lambda: ["false", "f", "no", "n", "0"])
-    thousands: str = ","
-    decimal: str = "."
-    # column -> strptime formats tried in order; other date columns accept ISO 8601
-    date_formats: dict[str, list[str]] = Field(default_factory=dict)
-    lowercase: list[str] = Field(default_factory=list)
-    regex: list[RegexRule] = Field(default_factory=list)
+    true_values: list[str] = Field(
+        default_factory=lambda: ["true", "t", "yes", "y", "1"], description="Tokens read as true."
+    )
+    false_values: list[str] = Field(
+        default_factory=lambda: ["false", "f", "no", "n", "0"], description="Tokens read as false."
+    )
+    thousands: str = Field(default=",", description="Thousands separator in numbers.")
+    decimal: str = Field(default=".", description="Decimal mark in numbers.")
+    date_formats: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Column -> strptime formats tried in order; other dates must be ISO 8601.",
+    )
+    lowercase: list[str] = Field(default_factory=list, description="Columns to lowercase.")
+    regex: list[RegexRule] = Field(default_factory=list, description="Regex replace rules.")
 
 
 class CsvToPostgresSettings(Settings):
@@ -43,29 +54,87 @@ class CsvToPostgresSettings(Settings):
     model_config = settings_config(env_prefix="CSV_TO_POSTGRES_")
 
     # A URL may carry a password, so the whole URL is a secret; `password` overrides the URL's.
-    database_url: SecretStr = SecretStr("sqlite:///csv_to_postgres.sqlite")
-    password: SecretStr | None = None
-    db_schema: str | None = None
-    pool_size: int = Field(default=5, ge=1)
-    max_overflow: int = Field(default=5, ge=0)
-    pool_pre_ping: bool = True
-    parallel: int = Field(default=1, ge=1)  # files loaded at once, one pooled connection each
-    pool_recycle_s: int = 1800
-    connect_timeout_s: int = Field(default=5, ge=1)
-    # Staging tables are TEMP: give the session room to keep them in memory (set on connect).
-    pg_temp_buffers: str = "256MB"
+    database_url: SecretStr = Field(
+        default=SecretStr("sqlite:///csv_to_postgres.sqlite"),
+        description="Any SQLAlchemy URL; postgresql:// loads through psycopg2 and COPY.",
+    )
+    password: SecretStr | None = Field(
+        default=None, description="Database password; overrides the one in the URL."
+    )
+    db_schema: str | None = Field(
+        default=None, description="Schema of the target, audit and rejects tables."
+    )
+    pool_size: int = Field(
+        default=5, ge=1, description="Pooled connections kept open (one per file being loaded)."
+    )
+    max_overflow: int = Field(
+        default=5, ge=0, description="Connections opened beyond the pool size when needed."
+    )
+    pool_pre_ping: bool = Field(
+        default=True, description="Test a pooled connection before use (survives restarts)."
+    )
+    parallel: int = Field(
+        default=1, ge=1, description="Files loaded at once, each on its own pooled connection."
+    )
+    pool_recycle_s: int = Field(default=1800, description="Replace connections older than this.")
+    connect_timeout_s: int = Field(
+        default=5, ge=1, description="Seconds to wait for the server before giving up."
+    )
+    pg_temp_buffers: str = Field(
+        default="256MB",
+        description="temp_buffers set on connect, so TEMP staging tables stay in memory.",
+    )
 
-    mode: Mode = "append"
-    schema_change: SchemaChange = "fail"
-    chunk_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
-    executemany_batch: int = Field(default=5000, ge=1)
-    sample_rows: int = Field(default=10_000, ge=10)
-    max_reject_rate: float = Field(default=0.05, ge=0.0, le=1.0)
-    rejects_csv: str | None = None
-    delimiter: str | None = None
-    quote: str | None = None
-    encoding: str | None = None
-    header_map: dict[str, str] = Field(default_factory=dict)
-    primary_key: list[str] = Field(default_factory=list)
-    cleaning: Cleaning = Field(default_factory=Cleaning)
-    pushgateway_url: str | None = None
+    table: str | None = Field(
+        default=None, description="Target table (default: the model's table or the file's name)."
+    )
+    model: ModelName | None = Field(
+        default=None, description="Load through a shipped ORM model (its table and types)."
+    )
+    mode: Mode = Field(
+        default="append", description="Append new rows, upsert on the key, or replace the table."
+    )
+    on_schema_change: SchemaChange = Field(
+        default="fail", description="When the file and the table differ: fail, or evolve the table."
+    )
+    chunk_bytes: int = Field(
+        default=4 * 1024 * 1024, ge=1024, description="Bytes of whole records parsed at a time."
+    )
+    executemany_batch: int = Field(
+        default=5000, ge=1, description="Rows per executemany on databases other than PostgreSQL."
+    )
+    sample_rows: int = Field(
+        default=10_000, ge=10, description="Rows sampled for type inference and the contract check."
+    )
+    max_reject_rate: float = Field(
+        default=0.05,
+        ge=0.0,
+        le=1.0,
+        description="Share of rejected rows above which a file fails and nothing of it is loaded.",
+    )
+    rejects_csv: Path | None = Field(
+        default=None, description="Also append rejected rows to this CSV file."
+    )
+    delimiter: str | None = Field(default=None, description="Field delimiter (default: detected).")
+    quote: str | None = Field(default=None, description="Quote character (default: detected).")
+    encoding: str | None = Field(default=None, description="File encoding (default: detected).")
+    header_map: dict[str, str] = Field(
+        default_factory=dict, description="Rename a source header to a column: SOURCE=COLUMN."
+    )
+    primary_key: list[str] = Field(
+        default_factory=list,
+        description="Key columns of an inferred table (repeat the flag or separate with commas).",
+    )
+    cleaning: Cleaning = Field(
+        default_factory=Cleaning, description="Cleaning rules applied before type coercion."
+    )
+
+    @field_validator("primary_key", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        """`--primary-key a,b` and `--primary-key a --primary-key b` name the same key."""
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list):
+            return [part.strip() for item in value for part in str(item).split(",") if part.strip()]
+        return value

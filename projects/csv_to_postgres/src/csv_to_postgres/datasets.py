@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import sqlalchemy as sa
 
-MODEL_NAMES = ("airlines", "airports", "customers", "flights", "planes", "weather")
+from csv_to_postgres.config import ModelName
+
+MODEL_NAMES: tuple[str, ...] = get_args(ModelName)
 
 
 def model_table(name: str) -> sa.Table:

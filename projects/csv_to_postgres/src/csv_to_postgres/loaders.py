@@ -18,12 +18,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 
-from csv_to_postgres import hooks, pgsql
+from csv_to_postgres import pgsql
 from csv_to_postgres.batches import Batch, Callback
 from csv_to_postgres.columns import TableSpec, to_table
 from csv_to_postgres.config import Mode
 from csv_to_postgres.tables import LINE, work_table
 from de_common.errors import JobError, UserError
+from de_common.faults import fault_point
 
 
 @dataclass
@@ -75,8 +76,7 @@ class Loader:
         self.tag = load_id[:12]
         self.main_rows = 0
         self.target = to_table(spec)
-        self.delimiter = ","  # of the CSV text streamed into COPY
-        self.force_null = False
+        self.copy_format = pgsql.PLAIN_CSV  # of the CSV text streamed into COPY
         if mode == "upsert" and not self.key:
             raise UserError(f"upsert needs a primary key on {spec.name} (use --primary-key)")
 
@@ -106,7 +106,7 @@ class PostgresLoader(Loader):
         with tempfile.SpooledTemporaryFile(max_size=32 << 20) as spool:
             reader = _CopyReader(batches, on_batch, spool)
             try:
-                pgsql.copy_in(cur, dest_id, self.columns, reader, self.delimiter, self.force_null)
+                pgsql.copy_in(cur, dest_id, self.columns, reader, self.copy_format)
             except Exception as exc:
                 if reader.error is not None:
                     raise reader.error from None
@@ -127,21 +127,21 @@ class PostgresLoader(Loader):
                 )
                 self.main_rows += moved
         if self.mode == "upsert":
-            outcome.inserted, outcome.updated, outcome.unchanged = pgsql.upsert(
-                cur,
+            merge = pgsql.Merge(
                 pgsql.table_id(self.spec.name, schema),
                 dest_id,
                 self.columns,
                 self.key,
                 self.main_rows,
             )
+            outcome.inserted, outcome.updated, outcome.unchanged = pgsql.upsert(cur, merge)
         else:
             outcome.inserted = self.main_rows
         if self.mode == "replace":
             old = self.conn.execute(sa.select(sa.func.count()).select_from(self.target)).scalar()
             outcome.replaced_rows = int(old or 0)
             pgsql.swap(cur, schema, self.spec.name, f"{self.spec.name}__c2p_new")
-        hooks.pause("merge")
+        fault_point("load.merge")
         return outcome
 
 
@@ -163,7 +163,7 @@ class _CopyReader:
         try:
             while self._pos >= len(self._buf):
                 if self.sent == 1:
-                    hooks.pause("copy")  # one chunk is already inside the open COPY
+                    fault_point("load.copy")  # one chunk is already inside the open COPY
                 batch = next(self._batches, None)
                 if batch is None:
                     return b""
@@ -211,7 +211,7 @@ class SqlLoader(Loader):
         any_suspects = False
         for i, batch in enumerate(batches):
             if i == 1:
-                hooks.pause("copy")
+                fault_point("load.copy")
             on_batch(batch)
             self._insert(dest, batch.main.to_pylist())
             self.main_rows += batch.main.num_rows
@@ -238,7 +238,7 @@ class SqlLoader(Loader):
             self.conn.exec_driver_sql(
                 f"ALTER TABLE {prep.format_table(dest)} RENAME TO {prep.quote(self.spec.name)}"
             )
-        hooks.pause("merge")
+        fault_point("load.merge")
         return outcome
 
     def _merge(self, staging: sa.Table) -> tuple[int, int]:

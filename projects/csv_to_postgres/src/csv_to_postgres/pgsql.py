@@ -37,18 +37,28 @@ def _cols(columns: Sequence[str]) -> sql.Composable:
     return sql.SQL(", ").join(sql.Identifier(c) for c in columns)
 
 
+@dataclass(frozen=True)
+class CopyFormat:
+    """How the CSV text streamed into COPY is written. FORCE_NULL makes a quoted empty field NULL
+    as well, matching the loader's own reading of empty fields."""
+
+    delimiter: str = ","
+    force_null: bool = False
+
+
+PLAIN_CSV = CopyFormat()
+
+
 def copy_in(
     cur: Any,
     table: sql.Identifier,
     columns: Sequence[str],
     source: Readable | IO[bytes],
-    delimiter: str = ",",
-    force_null: bool = False,
+    fmt: CopyFormat = PLAIN_CSV,
 ) -> None:
-    """COPY ... FROM STDIN (CSV) streaming from a file-like object. FORCE_NULL makes a quoted
-    empty field NULL as well, matching the loader's own reading of empty fields."""
-    options = [sql.SQL("FORMAT csv"), sql.SQL("DELIMITER {}").format(sql.Literal(delimiter))]
-    if force_null:
+    """COPY ... FROM STDIN (CSV) streaming from a file-like object."""
+    options = [sql.SQL("FORMAT csv"), sql.SQL("DELIMITER {}").format(sql.Literal(fmt.delimiter))]
+    if fmt.force_null:
         options.append(sql.SQL("FORCE_NULL ({})").format(_cols(columns)))
     stmt = sql.SQL("COPY {} ({}) FROM STDIN WITH ({})").format(
         table, _cols(columns), sql.SQL(", ").join(options)
@@ -66,15 +76,9 @@ def create_like(cur: Any, new: sql.Identifier, like: sql.Identifier) -> None:
     cur.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING ALL)").format(new, like))
 
 
-def upsert(
-    cur: Any,
-    target: sql.Identifier,
-    staging: sql.Identifier,
-    columns: Sequence[str],
-    key: Sequence[str],
-    staged: int,
-) -> tuple[int, int, int]:
-    """Set-based merge of `staged` staging rows; (inserted, updated, unchanged of the updated)."""
+def upsert(cur: Any, job: Merge) -> tuple[int, int, int]:
+    """Set-based merge of the staged rows; (inserted, updated, unchanged of the updated)."""
+    target, staging = job.target, job.staging
     # SHARE ROW EXCLUSIVE conflicts with itself and with plain writers, so a concurrent loader
     # cannot insert a key between our reads and writes; it is taken only now, after the COPY into
     # staging, so concurrent loaders still COPY in parallel and serialise only here. This is what
@@ -83,9 +87,7 @@ def upsert(
     # Fresh statistics on staging let the planner hash-join it (no index on staging needed).
     cur.execute(sql.SQL("ANALYZE {}").format(staging))
     cur.execute("SET LOCAL work_mem = '256MB'")
-    rest = [c for c in columns if c not in key]
-    job = _Job(target, staging, columns, key, rest, staged)
-    if rest and _merge_counts_available(cur, target):
+    if job.rest and _merge_counts_available(cur, target):
         # MERGE applies updates and inserts in join order, not all updates first: a value moving
         # between rows of another unique column can collide half-way, and a trigger or a cascade
         # writing the table makes the counters disagree. Either way the pair below decides.
@@ -116,15 +118,19 @@ class _CountsDisagree(Exception):
 
 
 @dataclass(frozen=True)
-class _Job:
-    """One merge: staging rows into the target, matched on the key."""
+class Merge:
+    """One merge: `staged` staging rows into the target, matched on the key."""
 
     target: sql.Identifier
     staging: sql.Identifier
     columns: Sequence[str]
     key: Sequence[str]
-    rest: Sequence[str]  # the non-key columns
     staged: int
+
+    @property
+    def rest(self) -> list[str]:
+        """The non-key columns."""
+        return [c for c in self.columns if c not in self.key]
 
     def staged_values(self) -> sql.Composable:
         return sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(c)) for c in self.columns)
@@ -182,7 +188,7 @@ def _xact_counts(cur: Any, target: sql.Identifier) -> tuple[int, int]:
     return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
-def _merge(cur: Any, job: _Job) -> tuple[int, int, int]:
+def _merge(cur: Any, job: Merge) -> tuple[int, int, int]:
     """One join for both outcomes: ~15% faster than UPDATE + INSERT when most keys exist."""
     ins_before, upd_before = _xact_counts(cur, job.target)
     cur.execute(
@@ -210,7 +216,7 @@ def _merge(cur: Any, job: _Job) -> tuple[int, int, int]:
     return inserted, updated, updated - rewritten
 
 
-def _update_then_insert(cur: Any, job: _Job) -> tuple[int, int, int]:
+def _update_then_insert(cur: Any, job: Merge) -> tuple[int, int, int]:
     """The same merge for servers without MERGE: rewrite changed rows, then add missing keys."""
     rewritten = 0
     if job.rest:

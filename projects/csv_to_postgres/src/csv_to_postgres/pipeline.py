@@ -7,31 +7,25 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from itertools import chain
-from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 from sqlalchemy.engine import Connection, Engine
 
 from csv_to_postgres import pgsql, tables
-from csv_to_postgres.audit import Audit
+from csv_to_postgres.audit import Audit, Earlier, content_hash
 from csv_to_postgres.batches import Batch, Plan, produce
 from csv_to_postgres.chunks import ChunkReader
-from csv_to_postgres.columns import TableSpec, spec_from_table
+from csv_to_postgres.columns import TableSpec
 from csv_to_postgres.config import CsvToPostgresSettings
 from csv_to_postgres.contract import compare, resolve
-from csv_to_postgres.datasets import MODEL_NAMES, model_table
 from csv_to_postgres.dedupe import KeyTracker
-from csv_to_postgres.dialect import SAMPLE_BYTES, Dialect, detect
-from csv_to_postgres.engine import connect, is_postgres
-from csv_to_postgres.headers import map_headers, sanitize
-from csv_to_postgres.inference import infer
-from csv_to_postgres.loaders import Loader, PostgresLoader, SqlLoader
-from csv_to_postgres.parsing import parse
+from csv_to_postgres.engine import is_postgres
+from csv_to_postgres.loaders import Loader, Outcome, PostgresLoader, SqlLoader
 from csv_to_postgres.rejects import Reject, write_csv
-from csv_to_postgres.sources import content_hash, open_binary
-from de_common.errors import JobError, UserError
+from csv_to_postgres.sample import Sample, read_sample
+from csv_to_postgres.targets import Target, planned_spec
+from de_common.errors import JobError
+from de_common.inputs import Input, open_input
 
 log = logging.getLogger(__name__)
 REJECTS_CAP = 1_000_000  # beyond this the file is not worth holding in memory: fail early
@@ -39,17 +33,18 @@ REJECTS_CAP = 1_000_000  # beyond this the file is not worth holding in memory: 
 
 @dataclass
 class FileResult:
-    """The balance sheet of one file."""
+    """The balance sheet of one file: rows_read = inserted + updated + rejected + duplicates."""
 
     file: str
     table: str
-    status: str
+    status: str = "pending"  # done | skipped | failed
     load_id: str | None = None
     rows_read: int = 0
     inserted: int = 0
     updated: int = 0
     rejected: int = 0
     duplicates: int = 0
+    already_loaded: int = 0  # rows of the earlier load of the same content (skipped files)
     blank_lines: int = 0
     seconds: float = 0.0
     message: str | None = None
@@ -59,184 +54,208 @@ class FileResult:
     def balanced(self) -> bool:
         return self.rows_read == self.inserted + self.updated + self.rejected + self.duplicates
 
+    @property
+    def rolled_back(self) -> int:
+        """Good rows of a failed file: read and valid, but its transaction was rolled back."""
+        if self.status != "failed":
+            return 0
+        return max(0, self.rows_read - self.rejected - self.duplicates)
+
+    def fail(self, message: str) -> None:
+        """Nothing of this file was committed: no row counts as inserted or updated."""
+        self.status, self.message = "failed", message
+        self.inserted = self.updated = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """The file's entry in the summary's `files`."""
+        counts = {"already_loaded": self.already_loaded, "rolled_back": self.rolled_back}
+        return {
+            "file": self.file,
+            "table": self.table,
+            "status": self.status,
+            "load_id": self.load_id,
+            "rows_read": self.rows_read,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "rejected": self.rejected,
+            "duplicates": self.duplicates,
+            **{k: v for k, v in counts.items() if v},
+            "blank_lines": self.blank_lines,
+            "seconds": self.seconds,
+            **({"message": self.message} if self.message else {}),
+            **self.extra,
+        }
+
 
 @dataclass
-class Target:
-    """Where a file goes."""
+class FileLoad:
+    """One file's load: what is read, where it goes, with which settings, and its result."""
 
-    table: str
-    model: str | None = None
-    schema: str | None = None
-
-
-def resolve_target(table: str | None, model: str | None, schema: str | None, path: Path) -> Target:
-    """--model names a demo model; --table names any table; default: the file's stem."""
-    if model is not None and model not in MODEL_NAMES:
-        raise UserError(f"unknown model {model!r}; have: {', '.join(MODEL_NAMES)}")
-    name = table or (model if model else path.name.split(".")[0])
-    return Target(sanitize(name, 1), model, schema)
+    source: Input
+    target: Target
+    settings: CsvToPostgresSettings
+    result: FileResult
+    force: bool = False  # load even when the same content was loaded before
+    on_rows: Callable[[int], None] | None = None  # progress
+    # The job's verdict on the counts before commit: raising rolls the file back.
+    accept: Callable[[FileResult], None] | None = None
 
 
-def read_sample(path: Path, settings: CsvToPostgresSettings) -> tuple[Dialect, list[str], pa.Table]:
-    """The dialect, the sanitized column names and up to sample_rows rows as strings."""
-    with open_binary(path) as fh:
-        head = fh.read(SAMPLE_BYTES)
-    if not head.strip():
-        raise UserError(f"{path}: empty file (no header)")
-    dialect = detect(head, settings.encoding, settings.delimiter, settings.quote)
-    with open_binary(path) as fh:
-        reader = ChunkReader(fh, dialect, min(settings.chunk_bytes, 4 << 20))
-        names = map_headers(reader.header, settings.header_map)
-        first = next(iter(reader), None)
-    if first is None:
-        return dialect, names, pa.table({n: pa.array([], pa.string()) for n in names})
-    table = parse(first, names, dialect).table.slice(0, settings.sample_rows)
-    return dialect, names, table
+@dataclass
+class _Attempt:
+    """What the transaction of one load works with."""
+
+    job: FileLoad
+    conn: Connection
+    audit: Audit
+    digest: str
+    load_id: str
+    sample: Sample
+    rejects: list[Reject] = field(default_factory=list)
+
+    @property
+    def result(self) -> FileResult:
+        return self.job.result
+
+    @property
+    def settings(self) -> CsvToPostgresSettings:
+        return self.job.settings
 
 
-def _spec_for(
-    conn: Connection, target: Target, sample: pa.Table, settings: CsvToPostgresSettings
-) -> tuple[TableSpec, bool]:
-    """(spec, exists): the live table, else the model, else inferred from the sample."""
-    live = tables.existing_spec(conn, target.table, target.schema)
-    if live is not None:
-        return live, True
-    if target.model:
-        spec = spec_from_table(model_table(target.model), target.model)
-        spec.name, spec.schema = target.table, target.schema
-        return spec, False
-    pk = [sanitize(k, 1) for k in settings.primary_key]
-    missing = [k for k in pk if k not in sample.column_names]
-    if missing:
-        raise UserError(f"primary key column(s) not in the file: {', '.join(missing)}")
-    return infer(target.table, sample, settings.cleaning, pk, target.schema), False
+def load_file(engine: Engine, job: FileLoad) -> FileResult:
+    """Load one file exactly once (unless forced); everything or nothing reaches the table.
 
-
-def load_file(
-    engine: Engine,
-    path: Path,
-    target: Target,
-    settings: CsvToPostgresSettings,
-    *,
-    force: bool = False,
-    on_rows: Callable[[int], None] | None = None,
-) -> FileResult:
-    """Load one file exactly once (unless forced); everything or nothing reaches the table."""
+    `job.result` holds the counts so far when this raises."""
     started = time.monotonic()
+    try:
+        _load(engine, job)
+    finally:
+        job.result.seconds = round(time.monotonic() - started, 3)
+    return job.result
+
+
+def _load(engine: Engine, job: FileLoad) -> None:
+    target, result = job.target, job.result
     # hashlib releases the GIL: hash on a thread while connecting and sampling
     with ThreadPoolExecutor(1, thread_name_prefix="sha256") as pool:
-        hashing = pool.submit(content_hash, path)
-        dialect, names, sample = read_sample(path, settings)
-        log.debug("sampled", extra={"delimiter": dialect.delimiter, "encoding": dialect.encoding})
-        conn = connect(engine)
+        hashing = pool.submit(content_hash, job.source.path)
+        sample = read_sample(job.source, job.settings)
+        log.debug(
+            "sampled",
+            extra={"delimiter": sample.dialect.delimiter, "encoding": sample.dialect.encoding},
+        )
+        conn = engine.connect()
         try:
             Audit(conn, target.schema).ensure()
         except BaseException:
             conn.close()
             raise
         digest = hashing.result()
-    log.debug("hashed", extra={"file": str(path), "sha256": digest})
-    result = FileResult(str(path), target.table, "skipped")
+    log.debug("hashed", extra={"file": job.source.path, "sha256": digest})
     with conn:
         audit = Audit(conn, target.schema)
         earlier = audit.done_before(target.table, digest)
         conn.rollback()
-        if earlier and not force:
-            log.info("already loaded, skipping", extra={"file": str(path), "load_id": earlier})
-            result.message = f"same content already loaded by {earlier}"
-            return result
+        if earlier and not job.force:
+            log.info(
+                "already loaded, skipping", extra={"file": result.file, "load_id": earlier.load_id}
+            )
+            _skip(result, earlier, f"same content already loaded by {earlier.load_id}")
+            return
         audit.abandon_stale(target.table)
-        load_id = audit.start(target.table, str(path), digest, settings.mode)
+        load_id = audit.start(target.table, job.source.path, digest, job.settings.mode)
         result.load_id = load_id
-        rejects: list[Reject] = []
+        attempt = _Attempt(job, conn, audit, digest, load_id, sample)
         try:
             with conn.begin():
-                status = _load_in_transaction(
-                    conn,
-                    audit,
-                    path,
-                    target,
-                    settings,
-                    digest,
-                    load_id,
-                    dialect,
-                    names,
-                    sample,
-                    result,
-                    rejects,
-                    force,
-                    on_rows,
-                )
-            result.status = status
+                result.status = _load_in_transaction(attempt)
             log.debug("committed", extra={"load_id": load_id})
             # a killed run's backend may outlive its client for a moment: check again now
             audit.abandon_stale(target.table)
         except Exception as exc:
             conn.rollback()
-            message = " ".join(str(exc).split())[:500]
-            with conn.begin():
-                audit.finish(
-                    load_id,
-                    "failed",
-                    message,
-                    rows_read=result.rows_read,
-                    rejected=result.rejected,
-                    duplicates=result.duplicates,
-                )
-                if rejects:
-                    audit.add_rejects(load_id, target.table, rejects)
+            _record_failure(attempt, exc)
             raise
         finally:
-            if settings.rejects_csv and rejects:
-                write_csv(Path(settings.rejects_csv), rejects)
-            result.seconds = round(time.monotonic() - started, 3)
-    return result
+            if job.settings.rejects_csv and attempt.rejects:
+                write_csv(job.settings.rejects_csv, attempt.rejects)
 
 
-def _load_in_transaction(
-    conn: Connection,
-    audit: Audit,
-    path: Path,
-    target: Target,
-    settings: CsvToPostgresSettings,
-    digest: str,
-    load_id: str,
-    dialect: Dialect,
-    names: list[str],
-    sample: pa.Table,
-    result: FileResult,
-    rejects: list[Reject],
-    force: bool,
-    on_rows: Callable[[int], None] | None,
-) -> str:
-    pg = is_postgres(conn)
-    if pg:
-        cur = pgsql.cursor(conn)
-        # Same content loaded concurrently: the second waits here, then sees the first's `done`.
-        # Text without a zone offset means UTC, for COPY exactly as for the pandas path.
-        cur.execute("SET LOCAL TIME ZONE 'UTC'")
-        pgsql.advisory_lock(cur, f"file:{target.schema}.{target.table}:{digest}")
-        if not force and audit.done_before(target.table, digest):
-            audit.finish(load_id, "skipped", "loaded concurrently by another process")
-            result.message = "loaded concurrently by another process"
-            return "skipped"
-        if tables.reflect(conn, target.table, target.schema) is None:
-            # First load of a new table: concurrent first loads wait here for the CREATE to commit.
-            pgsql.advisory_lock(cur, f"create:{target.schema}.{target.table}")
-    spec, exists = _spec_for(conn, target, sample, settings)
-    if not exists:
-        tables.create(conn, spec)
-        result.extra["created_table"] = True
+def _skip(result: FileResult, earlier: Earlier, message: str) -> None:
+    result.status, result.message = "skipped", message
+    result.already_loaded = earlier.rows_read
+
+
+def _record_failure(a: _Attempt, exc: Exception) -> None:
+    """The audit row says failed, with the counts so far; the rejects are kept for inspection."""
+    r = a.result
+    with a.conn.begin():
+        a.audit.finish(
+            a.load_id,
+            "failed",
+            " ".join(str(exc).split())[:500],
+            rows_read=r.rows_read,
+            rejected=r.rejected,
+            duplicates=r.duplicates,
+        )
+        if a.rejects:
+            a.audit.add_rejects(a.load_id, a.job.target.table, a.rejects)
+
+
+def _load_in_transaction(a: _Attempt) -> str:
+    pg = is_postgres(a.conn)
+    if pg and _loaded_meanwhile(a):
+        return "skipped"
+    spec = _prepare_table(a)
+    outcome = _stream(a, spec, pg)
+    _settle(a, outcome)
+    return "done"
+
+
+def _loaded_meanwhile(a: _Attempt) -> bool:
+    """Serialise with loaders of the same content; True when one of them finished it first."""
+    target = a.job.target
+    cur = pgsql.cursor(a.conn)
+    # Same content loaded concurrently: the second waits here, then sees the first's `done`.
+    # Text without a zone offset means UTC, for COPY exactly as for the pandas path.
+    cur.execute("SET LOCAL TIME ZONE 'UTC'")
+    pgsql.advisory_lock(cur, f"file:{target.schema}.{target.table}:{a.digest}")
+    earlier = None if a.job.force else a.audit.done_before(target.table, a.digest)
+    if earlier is not None:
+        message = "loaded concurrently by another process"
+        a.audit.finish(a.load_id, "skipped", message)
+        _skip(a.result, earlier, message)
+        return True
+    if tables.reflect(a.conn, target.table, target.schema) is None:
+        # First load of a new table: concurrent first loads wait here for the CREATE to commit.
+        pgsql.advisory_lock(cur, f"create:{target.schema}.{target.table}")
+    return False
+
+
+def _prepare_table(a: _Attempt) -> TableSpec:
+    """The live table, else created (from the model or the sample); evolved if allowed."""
+    target, settings, sample = a.job.target, a.settings, a.sample.rows
+    spec = tables.existing_spec(a.conn, target.table, target.schema)
+    if spec is None:
+        spec = planned_spec(target, sample, settings)
+        tables.create(a.conn, spec)
+        a.result.extra["created_table"] = True
     drift = compare(spec, sample, settings.cleaning)
-    plan = resolve(spec, drift, settings.schema_change)
+    plan = resolve(spec, drift, settings.on_schema_change)
     if plan:
-        spec = tables.evolve(conn, spec, plan)
-        result.extra["schema_evolved"] = plan.describe()
+        spec = tables.evolve(a.conn, spec, plan)
+        a.result.extra["schema_evolved"] = plan.describe()
         log.info("table evolved", extra={"table": spec.name, "change": plan.describe()})
+    return spec
+
+
+def _stream(a: _Attempt, spec: TableSpec, pg: bool) -> Outcome:
+    """Every chunk parsed, checked and written through the loader; the merge at the end."""
+    result, settings, dialect, names = a.result, a.settings, a.sample.dialect, a.sample.names
     columns = [n for n in names if spec.column(n) is not None]
     loader_cls: type[Loader] = PostgresLoader if pg else SqlLoader
     kwargs: dict[str, Any] = {} if pg else {"batch_rows": settings.executemany_batch}
-    loader = loader_cls(conn, spec, columns, settings.mode, load_id, **kwargs)
+    loader = loader_cls(a.conn, spec, columns, settings.mode, a.load_id, **kwargs)
 
     def on_batch(batch: Batch) -> None:
         result.extra["chunks"] = result.extra.get("chunks", 0) + 1
@@ -245,45 +264,49 @@ def _load_in_transaction(
         )
         result.rows_read += batch.rows_read
         result.blank_lines += batch.blank
-        rejects.extend(batch.rejects)
+        a.rejects.extend(batch.rejects)
         result.rejected += len(batch.rejects)
         if result.rejected > REJECTS_CAP:
-            raise JobError(f"{path}: more than {REJECTS_CAP} rejected rows, stopping")
-        if on_rows is not None:
-            on_rows(batch.rows_read)
+            raise JobError(f"{result.file}: more than {REJECTS_CAP} rejected rows, stopping")
+        if a.job.on_rows is not None:
+            a.job.on_rows(batch.rows_read)
 
     # Original bytes may go to COPY only where COPY reads them exactly as we validated them.
     verbatim = pg and dialect.quote == '"' and "" in settings.cleaning.null_values
-    loader.delimiter = dialect.delimiter
-    loader.force_null = verbatim
-    plan_ = Plan(
+    loader.copy_format = pgsql.CopyFormat(dialect.delimiter, force_null=verbatim)
+    plan = Plan(
         names,
         columns,
         spec,
         settings.cleaning,
         dialect,
-        str(path),
+        result.file,
         encode_csv=pg,
         verbatim_copy=verbatim,
     )
-    with open_binary(path) as fh:
+    with open_input(a.job.source) as fh:
         reader = ChunkReader(fh, dialect, settings.chunk_bytes)
-        batches = produce(chain(reader), plan_, KeyTracker(spec.primary_key))
+        batches = produce(iter(reader), plan, KeyTracker(spec.primary_key))
         log.debug("streaming", extra={"columns": len(columns), "mode": settings.mode})
         outcome = loader.run(batches, on_batch)
         log.debug("merged", extra={"inserted": outcome.inserted, "updated": outcome.updated})
-    dups = [
+    return outcome
+
+
+def _settle(a: _Attempt, outcome: Outcome) -> None:
+    """Count, check the balance, ask the job's verdict, then write rejects and the audit `done`."""
+    result = a.result
+    a.rejects.extend(
         Reject(
-            str(path),
+            result.file,
             line,
             None,
             "duplicate key: an earlier row with this key was kept",
             "duplicate",
         )
         for line in outcome.duplicate_lines
-    ]
-    rejects.extend(dups)
-    result.duplicates = len(dups)
+    )
+    result.duplicates = len(outcome.duplicate_lines)
     result.inserted, result.updated = outcome.inserted, outcome.updated
     if outcome.unchanged is not None:
         result.extra["unchanged"] = outcome.unchanged
@@ -291,19 +314,16 @@ def _load_in_transaction(
         result.extra["replaced_rows"] = outcome.replaced_rows
     if not result.balanced:
         raise JobError(
-            f"{path}: rows do not balance: read {result.rows_read} != inserted {result.inserted} + "
-            f"updated {result.updated} + rejected {result.rejected} + duplicates {result.duplicates}"
+            f"{result.file}: rows do not balance: read {result.rows_read} != inserted "
+            f"{result.inserted} + updated {result.updated} + rejected {result.rejected} + "
+            f"duplicates {result.duplicates}"
         )
-    rate = result.rejected / result.rows_read if result.rows_read else 0.0
-    if rate > settings.max_reject_rate:
-        raise JobError(
-            f"{path}: {result.rejected} of {result.rows_read} rows rejected ({rate:.1%}), above "
-            f"--max-reject-rate {settings.max_reject_rate:.1%}; nothing was loaded"
-        )
-    if rejects:
-        audit.add_rejects(load_id, target.table, rejects)
-    audit.finish(
-        load_id,
+    if a.job.accept is not None:
+        a.job.accept(result)
+    if a.rejects:
+        a.audit.add_rejects(a.load_id, a.job.target.table, a.rejects)
+    a.audit.finish(
+        a.load_id,
         "done",
         None,
         rows_read=result.rows_read,
@@ -312,4 +332,3 @@ def _load_in_transaction(
         rejected=result.rejected,
         duplicates=result.duplicates,
     )
-    return "done"

@@ -22,11 +22,22 @@ def db(pg_database: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 def load(*args: str, code: int = 0, config: Path | None = None) -> dict[str, Any]:
-    """`csv-to-postgres load --json ...` in process; the parsed summary (or stderr on failure)."""
+    """`csv-to-postgres load --json ...` in process; the parsed summary (on failure too, then
+    with the stderr)."""
     head = ["--config", str(config)] if config else []
     result = CliRunner().invoke(cli, [*head, "load", "--json", *args])
     assert result.exit_code == code, result.output
-    return json.loads(result.stdout) if code == 0 else {"stderr": result.stderr}
+    summary: dict[str, Any] = json.loads(result.stdout)
+    assert summary["status"] == ("ok" if code == 0 else "failed")
+    return summary if code == 0 else {**summary, "stderr": result.stderr}
+
+
+def balanced(summary: dict[str, Any]) -> bool:
+    """records_in = records_out + records_rejected + every skipped record."""
+    skipped = sum(summary["records_skipped"].values())
+    return bool(
+        summary["records_in"] == summary["records_out"] + summary["records_rejected"] + skipped
+    )
 
 
 def query(url: str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

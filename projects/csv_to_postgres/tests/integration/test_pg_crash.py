@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
-from .conftest import load, query, spawn, write
+from de_services.testing import fault_env
+
+from .conftest import balanced, load, query, spawn, write
 
 pytestmark = pytest.mark.integration
 
@@ -46,7 +48,12 @@ def _backend_state(url: str) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize(
     ("point", "mode"),
-    [("copy", "append"), ("copy", "upsert"), ("merge", "upsert"), ("merge", "replace")],
+    [
+        ("load.copy", "append"),
+        ("load.copy", "upsert"),
+        ("load.merge", "upsert"),
+        ("load.merge", "replace"),
+    ],
 )
 def test_sigkill_then_rerun_gives_exactly_one_clean_load(
     db: str, tmp_path: Path, point: str, mode: str
@@ -61,16 +68,12 @@ def test_sigkill_then_rerun_gives_exactly_one_clean_load(
     proc = spawn(
         db,
         [str(new), "--table", "p", "--mode", mode],
-        {
-            **SMALL_CHUNKS,
-            "CSV_TO_POSTGRES_PAUSE_AT": point,
-            "CSV_TO_POSTGRES_PAUSE_FILE": str(flag),
-        },
+        {**SMALL_CHUNKS, **fault_env(point, pause=True, ready=flag)},
     )
     try:
         _wait_for(flag, proc)
         states = _backend_state(db)
-        if point == "copy":
+        if point == "load.copy":
             assert ("active", "COPY") in [(s, q[:4]) for s, q in states], states
         else:
             assert "idle in transaction" in [s for s, _ in states], states
@@ -86,7 +89,8 @@ def test_sigkill_then_rerun_gives_exactly_one_clean_load(
     out, err = rerun.communicate(timeout=120)
     assert rerun.returncode == 0, err
     summary = json.loads(out)
-    assert summary["balanced"] is True and summary["records_in"] == len(ids)
+    assert balanced(summary) and summary["records_in"] == len(ids)
+    assert summary["status"] == "ok" and summary["files_loaded"] == 1
 
     expected = {r[0]: r for r in before} if mode != "replace" else {}
     for i in ids:
@@ -108,12 +112,7 @@ def _together_from_copy(
     for n, ids in enumerate(key_ranges):
         f = write(tmp_path / f"part{n}.csv", "id,name,score", _rows(ids, f"p{n}"))
         flag = tmp_path / f"paused{n}"
-        env = {
-            **SMALL_CHUNKS,
-            "CSV_TO_POSTGRES_PAUSE_AT": "copy",
-            "CSV_TO_POSTGRES_PAUSE_FILE": str(flag),
-            "CSV_TO_POSTGRES_RELEASE_FILE": str(release),
-        }
+        env = {**SMALL_CHUNKS, **fault_env("load.copy", pause=True, ready=flag, release=release)}
         procs.append(spawn(db, [str(f), *args], env))
         flags.append(flag)
     try:
@@ -175,7 +174,10 @@ def test_same_file_twice_at_the_same_time_loads_once(db: str, tmp_path: Path) ->
     procs = [spawn(db, [str(f), "--table", "p"]) for _ in range(2)]
     results = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], results
-    inserted = sorted(json.loads(out)["inserted"] for out, _ in results)
-    assert inserted == [0, 5000]
+    summaries = sorted((json.loads(out) for out, _ in results), key=lambda s: s["inserted"])
+    assert [s["inserted"] for s in summaries] == [0, 5000]
+    # the second one waited on the first and skipped the same content: its rows are already loaded
+    assert summaries[0]["records_skipped"]["already_loaded"] == 5000
+    assert all(balanced(s) and s["records_in"] == 5000 for s in summaries)
     assert query(db, "SELECT count(*) FROM p") == [(5001,)]
-    assert os.environ.get("CSV_TO_POSTGRES_PAUSE_AT") is None
+    assert os.environ.get("DE_FAULT") is None

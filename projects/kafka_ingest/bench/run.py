@@ -188,7 +188,7 @@ def main() -> None:
                     "consume",
                     "--topic",
                     topic_ours,
-                    "--group",
+                    "--group-id",
                     f"bench-ours-{run}",
                     "--output-dir",
                     str(sink_dir),

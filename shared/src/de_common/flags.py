@@ -72,6 +72,9 @@ def _option(cls: type[Settings], name: str, field: FieldInfo) -> SettingOption:
     elif origin is dict:
         kwargs.update(multiple=True, callback=lambda _c, _p, v: _pairs(v), metavar="KEY=VALUE")
     elif origin in (list, tuple):
+        (item,) = get_args(annotation)[:1] or (str,)
+        if get_origin(item) is Literal:
+            kwargs["type"] = click.Choice([str(a) for a in get_args(item)])
         kwargs.update(multiple=True, callback=lambda _c, _p, v: list(v) or None)
     elif annotation is Path:
         kwargs["type"] = click.Path(path_type=Path)

@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from de_common import logging as de_logging
 from de_common.config import Settings
@@ -186,7 +187,8 @@ def emit(data: Mapping[str, Any], as_json: bool) -> None:
     table = Table(show_header=False, box=None)
     for key, value in data.items():
         shown = json.dumps(value, default=str) if isinstance(value, dict | list) else str(value)
-        table.add_row(key, shown)
+        # Text, not markup: a value such as a regex `^[a-z]+$` must print as it is.
+        table.add_row(Text(key), Text(shown))
     Console().print(table)
 
 

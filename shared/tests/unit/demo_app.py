@@ -28,6 +28,7 @@ class DemoSettings(Settings):
     mode: Literal["append", "upsert"] = Field(default="append", description="How rows land.")
     strict: bool = Field(default=False, description="Fail on the first bad row.")
     labels: dict[str, str] = Field(default_factory=dict, description="Extra labels.")
+    sinks: list[Literal["parquet", "postgres"]] = Field(default=["parquet"], description="Sinks.")
     out: Path | None = Field(default=None, description="Where to write.")
     password: SecretStr = SecretStr("")
 
@@ -36,7 +37,7 @@ cli = make_cli("demo_app", DemoSettings, help="Demo app.")
 
 
 @cli.command()
-@setting_flags(DemoSettings, "batch_size", "mode", "strict", "labels", "out")
+@setting_flags(DemoSettings, "batch_size", "mode", "strict", "labels", "sinks", "out")
 @click.option("--unbalanced", is_flag=True, help="Report a summary that does not add up.")
 @json_option
 @pass_run
@@ -62,6 +63,8 @@ def job(run: Run[DemoSettings], unbalanced: bool, as_json: bool) -> None:
                 "mode": s.mode,
                 "strict": s.strict,
                 "labels": s.labels,
+                "sinks": s.sinks,
+                "pattern": "^[a-z][a-z0-9_.]{0,63}$",
             },
         )
 

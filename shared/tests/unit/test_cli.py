@@ -20,6 +20,8 @@ def test_job_prints_one_json_summary(run_app):
         "mode": "append",
         "strict": False,
         "labels": {},
+        "sinks": ["parquet"],
+        "pattern": "^[a-z][a-z0-9_.]{0,63}$",
     }
     assert isinstance(summary["duration_s"], float)
     # logs went to stderr as JSON lines, with the secret and the api_key redacted
@@ -180,3 +182,16 @@ def test_an_unreachable_pushgateway_is_logged_and_the_run_keeps_its_status(run_a
     assert [e["msg"] for e in errors] == [
         "metrics not pushed: pushgateway unreachable at http://127.0.0.1:9: [Errno 111] Connection refused"
     ]
+
+
+def test_list_of_choices_is_a_repeated_choice_flag(run_app):
+    ok = run_app("job", "--json", "--sinks", "parquet", "--sinks", "postgres")
+    assert json.loads(ok.stdout)["sinks"] == ["parquet", "postgres"]
+    bad = run_app("job", "--sinks", "s3")
+    assert bad.returncode == 2 and "'s3' is not one of 'parquet', 'postgres'" in bad.stderr
+
+
+def test_the_table_for_a_person_prints_values_as_they_are(run_app):
+    res = run_app("job")
+    assert res.returncode == 0, res.stderr
+    assert "^[a-z][a-z0-9_.]{0,63}$" in res.stdout

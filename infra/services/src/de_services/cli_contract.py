@@ -26,14 +26,8 @@ from typing import ClassVar
 
 import click
 
-STANDARD_KEYS = [
-    "records_in",
-    "records_out",
-    "records_rejected",
-    "records_skipped",
-    "duration_s",
-    "status",
-]
+# Only projects run this module, and every project installs de-common.
+from de_common.run import STANDARD_KEYS
 
 
 class CliContract:
@@ -99,7 +93,7 @@ class CliContract:
         assert res.returncode == 0, res.stderr
         summary = json.loads(res.stdout)  # exactly one object: anything else fails to parse
         assert isinstance(summary, dict)
-        assert list(summary)[: len(STANDARD_KEYS)] == STANDARD_KEYS
+        assert list(summary)[: len(STANDARD_KEYS)] == list(STANDARD_KEYS)
         assert summary["status"] == "ok"
         skipped = sum(summary["records_skipped"].values())
         assert summary["records_in"] == (

@@ -11,7 +11,7 @@ from confluent_kafka import KafkaError, Message, Producer
 
 from de_common.errors import JobError
 from kafka_ingest.backpressure import produce_with_backpressure
-from kafka_ingest.clients import ensure_topic, producer_config, topic_partitions
+from kafka_ingest.clients import ensure_topic, new_producer, topic_partitions
 from kafka_ingest.config import KafkaIngestSettings
 from kafka_ingest.dlq import DeadLetters
 from kafka_ingest.events import InvalidEvent, check, check_raw
@@ -68,9 +68,8 @@ def produce(
     report = DeliveryReport()
     # Set once in the config, the report costs no per-produce() argument; a caller's producer
     # gets it per message instead.
-    client = producer or Producer(
-        producer_config(settings)
-        | {"on_delivery": report.on_delivery, "delivery.report.only.error": True}
+    client = producer or new_producer(
+        settings, {"on_delivery": report.on_delivery, "delivery.report.only.error": True}
     )
     topic_partitions(client, topic, settings)
     ensure_topic(settings, settings.dlq())

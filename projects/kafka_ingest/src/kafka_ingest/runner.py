@@ -1,24 +1,34 @@
-"""Wires settings into clients, sinks and a BatchConsumer for the consume and replay commands."""
+"""Wires settings into clients, sinks and the consuming loops of consume, replay and transform."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-from confluent_kafka import Consumer, KafkaException, Producer
-
 from de_common.errors import UserError
 from kafka_ingest.async_stage import AsyncPipeline, latency_enricher
-from kafka_ingest.clients import consumer_config, ensure_topic, producer_config, topic_partitions
+from kafka_ingest.clients import (
+    ensure_topic,
+    kafka_errors,
+    new_consumer,
+    new_producer,
+    topic_partitions,
+    transactional_producer,
+)
 from kafka_ingest.config import KafkaIngestSettings
 from kafka_ingest.consumer import BatchConsumer, ConsumeResult, StopWhen, assign_from, subscribe
 from kafka_ingest.dlq import DeadLetters
+from kafka_ingest.replay import ReplayStart
 from kafka_ingest.sinks import Sink
 from kafka_ingest.sinks.parquet_files import ParquetSink
 from kafka_ingest.telemetry import IngestMetrics
+from kafka_ingest.transactional import TransactionalPipe, TransformResult
+
+# A transaction holds at most this many input records, whatever the consumer batch size.
+MAX_TRANSACTION_RECORDS = 5_000
 
 
 def build_sinks(settings: KafkaIngestSettings) -> list[Sink]:
@@ -29,7 +39,7 @@ def build_sinks(settings: KafkaIngestSettings) -> list[Sink]:
             sinks.append(ParquetSink(settings.output_dir))
         else:
             if settings.postgres_url is None:
-                raise UserError("sink postgres needs KAFKA_INGEST_POSTGRES_URL (or --postgres-url)")
+                raise UserError("sink postgres needs KAFKA_INGEST_POSTGRES_URL")
             from kafka_ingest.sinks.postgres_table import PostgresSink
 
             sinks.append(
@@ -47,11 +57,8 @@ def build_consumer(
     group_id: str | None = None,
 ) -> tuple[BatchConsumer, list[int]]:
     """Check the broker and topic, create the DLQ topic if needed, build sinks and the consumer."""
-    try:
-        consumer = Consumer(consumer_config(settings, group_id))
-        dlq_producer = Producer(producer_config(settings))
-    except KafkaException as exc:
-        raise UserError(f"invalid Kafka client settings: {exc.args[0]}") from None
+    consumer = new_consumer(settings, group_id)
+    dlq_producer = new_producer(settings)
     partitions = topic_partitions(consumer, settings.topic, settings)
     ensure_topic(settings, settings.dlq())
     batch = BatchConsumer(
@@ -92,7 +99,7 @@ def run_consume(
     """Join the group and consume until stopped."""
     batch, _ = build_consumer(settings, metrics, stop)
     subscribe(batch, [settings.topic])
-    with stop_on_signals(batch):
+    with stop_on_signals(batch), kafka_errors(settings, "consuming"):
         if use_async:
             pipeline = AsyncPipeline(
                 batch,
@@ -107,13 +114,42 @@ def run_consume(
 def run_replay(
     settings: KafkaIngestSettings,
     metrics: IngestMetrics | None,
-    starts_for: Callable[[Consumer, str, list[int]], dict[int, int]],
+    start: ReplayStart,
     idle_timeout_s: float,
 ) -> ConsumeResult:
-    """Re-read every partition from the given starts to its current end, into the sinks."""
+    """Re-read every partition from the given start to its current end, into the sinks."""
     stop = StopWhen(idle_timeout_s=idle_timeout_s, at_end=True)
     batch, partitions = build_consumer(settings, metrics, stop, commit=False)
-    starts = starts_for(batch.consumer, settings.topic, partitions)
-    assign_from(batch, settings.topic, partitions, starts)
-    with stop_on_signals(batch):
+    with kafka_errors(settings, "finding the replay's start offsets"):
+        starts = start.starts(batch.consumer, settings.topic, partitions)
+        assign_from(batch, settings.topic, partitions, starts)
+    with stop_on_signals(batch), kafka_errors(settings, "replaying"):
         return batch.run()
+
+
+def run_transform(
+    settings: KafkaIngestSettings,
+    metrics: IngestMetrics | None,
+    output_topic: str,
+    transactional_id: str,
+    idle_timeout_s: float | None,
+) -> TransformResult:
+    """Exactly-once topic -> topic until idle for idle_timeout_s (forever if None)."""
+    consumer = new_consumer(settings)
+    topic_partitions(consumer, settings.topic, settings)
+    topic_partitions(consumer, output_topic, settings)
+    ensure_topic(settings, settings.dlq())
+    with kafka_errors(settings, "transform"):
+        pipe = TransactionalPipe(
+            consumer,
+            transactional_producer(settings, transactional_id),
+            output_topic,
+            settings.dlq(),
+            batch_size=min(settings.batch_size, MAX_TRANSACTION_RECORDS),
+        )
+        consumer.subscribe([settings.topic])
+        result = pipe.run(idle_timeout_s)
+    if metrics is not None:
+        metrics.count("produced", result.produced)
+        metrics.count("dlq", result.dlq)
+    return result

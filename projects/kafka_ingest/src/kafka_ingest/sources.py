@@ -1,13 +1,14 @@
-"""Where the producer's events come from: JSONL or CSV files, stdin, or a seeded generator."""
+"""Where the producer's events come from: JSONL or CSV files (plain, gzip, bz2, zip; paths, globs,
+folders, stdin through de_common.inputs), or a seeded generator."""
 
 from __future__ import annotations
 
 import csv
 import io
 import random
-import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, NamedTuple
@@ -15,6 +16,10 @@ from typing import IO, Any, NamedTuple
 import orjson
 
 from de_common.errors import UserError
+from de_common.inputs import Input, expand_inputs, open_input
+from kafka_ingest.events import InvalidEvent, check, check_raw
+
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".zip")
 
 
 class SourceItem(NamedTuple):
@@ -25,6 +30,19 @@ class SourceItem(NamedTuple):
     # The decoded event, or None when only the raw bytes are known yet (JSONL).
     event: Any
     error: str | None = None
+
+    def problem(self) -> str | None:
+        """Why this is not a valid event, or None: the producer's verdict (its hot loop inlines it)."""
+        if self.error is not None:
+            return self.error
+        try:
+            if self.event is None:
+                check_raw(self.raw)
+            else:
+                check(self.event)
+        except InvalidEvent as exc:
+            return str(exc)
+        return None
 
 
 def read_jsonl(stream: IO[bytes], name: str) -> Iterator[SourceItem]:
@@ -59,19 +77,53 @@ def read_csv(stream: IO[bytes], name: str) -> Iterator[SourceItem]:
         yield SourceItem(origin, orjson.dumps(event), event)
 
 
-def open_source(path: str, fmt: str) -> Iterator[SourceItem]:
-    """Read a file (or '-' for stdin) in the given format: jsonl or csv (auto from the suffix)."""
-    if fmt == "auto":
-        fmt = "csv" if path.endswith(".csv") else "jsonl"
-    reader = read_csv if fmt == "csv" else read_jsonl
-    if path == "-":
-        yield from reader(sys.stdin.buffer, "stdin")
-        return
-    file = Path(path)
-    if not file.is_file():
-        raise UserError(f"input file not found: {path}")
-    with file.open("rb") as stream:
-        yield from reader(stream, file.name)
+def format_of(path: str, fmt: str = "auto") -> str:
+    """jsonl or csv; auto: csv when the name, less a compression suffix, ends in .csv."""
+    if fmt != "auto":
+        return fmt
+    name = path.lower()
+    for suffix in COMPRESSED_SUFFIXES:
+        name = name.removesuffix(suffix)
+    return "csv" if name.endswith(".csv") else "jsonl"
+
+
+def open_source(specs: Sequence[str], fmt: str = "auto") -> Iterator[SourceItem]:
+    """The items of every input (paths, globs, folders, '-' for stdin; compression read from the
+    content) in the given format: jsonl, csv or auto. The inputs are looked up now: a name or
+    pattern that finds nothing raises UserError before anything is read or any broker is asked."""
+    return _read(expand_inputs(specs), fmt)
+
+
+def _read(inputs: list[Input], fmt: str) -> Iterator[SourceItem]:
+    for item in inputs:
+        reader = read_csv if format_of(item.path, fmt) == "csv" else read_jsonl
+        stream = open_input(item)
+        try:
+            yield from reader(stream, "stdin" if item.is_stdin else Path(item.path).name)
+        finally:
+            if not item.is_stdin:
+                stream.close()
+
+
+@dataclass(frozen=True)
+class Generated:
+    """What `produce --generate N` asks for: N seeded events, every Nth made invalid on purpose."""
+
+    count: int
+    seed: int = 42
+    keys: int = 50
+    invalid_every: int = 0
+    pad_bytes: int = 0
+
+    def items(self) -> Iterator[SourceItem]:
+        """The events, the same ones for the same fields."""
+        return generate(
+            self.count,
+            seed=self.seed,
+            keys=self.keys,
+            invalid_every=self.invalid_every,
+            pad_bytes=self.pad_bytes,
+        )
 
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)

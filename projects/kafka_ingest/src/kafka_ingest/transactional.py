@@ -13,6 +13,7 @@ import orjson
 from confluent_kafka import Consumer, KafkaException, Message, Producer
 
 from de_common.errors import JobError
+from de_common.faults import fault_point
 from kafka_ingest.backpressure import produce_with_backpressure
 from kafka_ingest.dlq import H_ERROR, H_OFFSET, H_PARTITION, H_TIME, H_TOPIC
 from kafka_ingest.events import InvalidEvent, parse_value
@@ -20,10 +21,6 @@ from kafka_ingest.events import InvalidEvent, parse_value
 log = logging.getLogger(__name__)
 
 TXN_TIMEOUT_S = 30.0
-
-
-class InjectedFailure(RuntimeError):
-    """Raised on purpose (tests, demos) in the middle of a transaction."""
 
 
 @dataclass
@@ -59,7 +56,6 @@ class TransactionalPipe:
         *,
         batch_size: int = 1_000,
         transform: Callable[[dict[str, Any]], dict[str, Any]] = default_transform,
-        fail_after: int | None = None,
     ) -> None:
         self.consumer = consumer
         self.producer = producer
@@ -67,7 +63,6 @@ class TransactionalPipe:
         self.dlq = dlq_topic
         self.batch_size = batch_size
         self.transform = transform
-        self.fail_after = fail_after
         self.result = TransformResult()
         producer.init_transactions(TXN_TIMEOUT_S)
 
@@ -105,19 +100,19 @@ class TransactionalPipe:
                     continue
                 self._emit(msg, batch)
                 batch.records_in += 1
-                if self.fail_after is not None and batch.records_in >= self.fail_after:
-                    self.fail_after = None
-                    # Let the records reach the broker first: the abort must hide written data.
-                    self.producer.flush(TXN_TIMEOUT_S)
-                    raise InjectedFailure("injected failure inside a transaction")
+            # The batch's records are on the broker before its offsets join the transaction
+            # (commit would flush them anyway): from here a crash leaves written, uncommitted
+            # records that only the next run's init_transactions() aborts. Crash tests stop here.
+            self.producer.flush(TXN_TIMEOUT_S)
+            fault_point("transform.after_produce")
             positions = self.consumer.position(self.consumer.assignment())
             self.producer.send_offsets_to_transaction(
                 positions, self.consumer.consumer_group_metadata(), TXN_TIMEOUT_S
             )
             self.producer.commit_transaction(TXN_TIMEOUT_S)
-        except (KafkaException, InjectedFailure) as exc:
-            kerr = exc.args[0] if isinstance(exc, KafkaException) else None
-            if kerr is not None and kerr.fatal():
+        except KafkaException as exc:
+            kerr = exc.args[0]
+            if kerr.fatal():
                 raise JobError(f"transaction failed fatally: {kerr.str()}") from None
             log.warning("aborting transaction", extra={"error": str(exc)})
             self.producer.abort_transaction(TXN_TIMEOUT_S)
@@ -139,14 +134,19 @@ class TransactionalPipe:
                 tp.offset = low
             self.consumer.seek(tp)
 
-    def run(self, stop: Callable[[float], bool]) -> TransformResult:
-        """Consume batches until stop(idle_since) says so, one transaction each."""
+    def run(self, idle_timeout_s: float | None = None) -> TransformResult:
+        """Consume batches, one transaction each, until idle for idle_timeout_s (forever if None).
+
+        Idle time counts once partitions are assigned: joining the group (a killed predecessor's
+        session expiring first) is not the input running dry.
+        """
         idle_since = time.monotonic()
         try:
-            while not stop(idle_since):
+            while idle_timeout_s is None or time.monotonic() - idle_since < idle_timeout_s:
                 msgs = self.consumer.consume(self.batch_size, 0.5)
-                if msgs:
+                if msgs or not self.consumer.assignment():
                     idle_since = time.monotonic()
+                if msgs:
                     self.process(msgs)
         finally:
             self.consumer.close()

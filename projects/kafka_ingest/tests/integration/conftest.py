@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import psycopg
+import psycopg2
 import pytest
 from confluent_kafka import Consumer, Message, Producer
 from kafka_ingest.events import InvalidEvent, validate
@@ -148,10 +148,20 @@ def parquet_pairs(root: Path, topic: str) -> list[tuple[str, str]]:
     ]
 
 
+def pg_execute(url: str, statement: str) -> list[tuple[Any, ...]]:
+    """Run one statement in its own committed transaction; its rows, if it returns any."""
+    conn = psycopg2.connect(url)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute(statement)
+            return list(cur.fetchall()) if cur.description is not None else []
+    finally:
+        conn.close()
+
+
 def postgres_pairs(url: str, table: str = "events") -> list[tuple[str, str]]:
     """(event_id, payload) of every PostgreSQL row."""
-    with psycopg.connect(url) as conn:
-        rows = conn.execute(f"SELECT event_id, payload::text FROM {table}").fetchall()
+    rows = pg_execute(url, f"SELECT event_id, payload::text FROM {table}")
     return [(r[0], r[1]) for r in rows]
 
 

@@ -18,6 +18,7 @@ from .conftest import (
     checksum,
     cli,
     parquet_pairs,
+    pg_execute,
     postgres_pairs,
     run_cli,
     sinks_env,
@@ -147,13 +148,14 @@ def test_replay_rewrites_nothing_twice_and_refills_an_emptied_sink(
     both = ["--sink", "parquet", "--sink", "postgres"]
     run_cli(["consume", *both, "--stop-at-end", "--idle-timeout", "10"], env, tmp_path)
     again = run_cli(["replay", *both, "--from-offset", "0"], env, tmp_path)
-    assert (again["records_in"], again["records_out"], again["duplicates"]) == (1000, 0, 1000)
-    import psycopg
-
-    with psycopg.connect(pg_database) as conn:
-        conn.execute("DELETE FROM events WHERE partition = 1")
+    assert (again["records_in"], again["records_out"], again["records_skipped"]) == (
+        1000,
+        0,
+        {"duplicate": 1000},
+    )
+    pg_execute(pg_database, "DELETE FROM events WHERE partition = 1")
     refill = run_cli(["replay", "--sink", "postgres", "--from-offset", "0"], env, tmp_path)
-    assert refill["records_out"] + refill["duplicates"] == 1000
+    assert refill["records_out"] + refill["records_skipped"]["duplicate"] == 1000
     assert refill["records_out"] > 0
     assert_exactly_once(tmp_path / "out", topic, pg_database, valid_events(generate(1000)))
     # The group's own offsets were not moved by the replays.
@@ -217,17 +219,15 @@ def test_async_pipeline_enriches_everything_once(topic_with_env: TopicEnv, tmp_p
 def test_a_sink_that_refuses_the_batch_fails_the_run_and_commits_nothing(
     topic_with_env: TopicEnv, pg_database: str, tmp_path: Path
 ) -> None:
-    import psycopg
-
     _, env = topic_with_env(2, postgres_url=pg_database)
     run_cli(["produce", "--generate", "500"], env, tmp_path)
-    with psycopg.connect(pg_database) as conn:
-        conn.execute(
-            "CREATE TABLE events (event_id text PRIMARY KEY, key text NOT NULL,"
-            " ts timestamptz NOT NULL, kind text NOT NULL CHECK (kind <> 'purchase'),"
-            " payload jsonb NOT NULL, topic text NOT NULL, partition integer NOT NULL,"
-            ' "offset" bigint NOT NULL, ingested_at timestamptz NOT NULL DEFAULT now())'
-        )
+    pg_execute(
+        pg_database,
+        "CREATE TABLE events (event_id text PRIMARY KEY, key text NOT NULL,"
+        " ts timestamptz NOT NULL, kind text NOT NULL CHECK (kind <> 'purchase'),"
+        " payload jsonb NOT NULL, topic text NOT NULL, partition integer NOT NULL,"
+        ' "offset" bigint NOT NULL, ingested_at timestamptz NOT NULL DEFAULT now())',
+    )
     args = ["consume", "--sink", "postgres", "--batch-size", "5000", "--stop-at-end"]
     proc = cli(args, env, tmp_path)
     assert proc.returncode == 1
@@ -235,8 +235,7 @@ def test_a_sink_that_refuses_the_batch_fails_the_run_and_commits_nothing(
     assert len(errors) == 1 and "postgres sink refused the batch" in errors[0]
     assert "Traceback" not in proc.stderr
     assert run_cli(["lag"], env, tmp_path)["total_lag"] == 500
-    with psycopg.connect(pg_database) as conn:
-        conn.execute("ALTER TABLE events DROP CONSTRAINT events_kind_check")
+    pg_execute(pg_database, "ALTER TABLE events DROP CONSTRAINT events_kind_check")
     summary = run_cli([*args, "--idle-timeout", "10"], env, tmp_path)
     assert summary["records_out"] == 500
     assert len(postgres_pairs(pg_database)) == 500

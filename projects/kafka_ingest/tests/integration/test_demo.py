@@ -16,6 +16,7 @@ def test_demo_accounts_for_every_record(kafka_bootstrap: str, tmp_path: Path) ->
         ["demo", "--events", "2000", "--output-dir", "out"], cli_env(kafka_bootstrap), tmp_path
     )
     assert summary["records_in"] == summary["records_out"] + summary["records_rejected"]
+    assert summary["records_skipped"] == {"duplicate": 0, "undelivered": 0}
     assert (summary["rejected_at_producer"], summary["dlq_at_consumer"]) == (40, 3)
     assert summary["parquet_rows"] == summary["produced"] == 1960
     assert summary["replay_written"] == 0 and summary["replay_duplicates_skipped"] == 1960

@@ -1,18 +1,24 @@
-"""Settings and the CLI's usage errors: one line, exit 2, no traceback."""
+"""Settings, flags and the CLI's usage errors: one line, exit 2, no traceback."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from kafka_ingest.cli import cli
-from kafka_ingest.clients import consumer_config, producer_config
+from kafka_ingest.clients import LIBRDKAFKA_LOG, common_config, consumer_config, producer_config
 from kafka_ingest.config import KafkaIngestSettings
 from kafka_ingest.replay import parse_time
 
 from de_common.config import load_settings
 from de_common.errors import UserError
+
+DATA = Path(__file__).parent / "data"
 
 
 def test_dlq_defaults_to_topic_suffix(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -35,6 +41,27 @@ def test_client_configs_carry_the_guarantees() -> None:
     assert consumer["enable.auto.commit"] is False
     assert consumer["partition.assignment.strategy"] == "cooperative-sticky"
     assert consumer["isolation.level"] == "read_committed"
+    # librdkafka's own log lines go through de_common's logging, not straight to stderr.
+    assert common_config(settings)["logger"] is LIBRDKAFKA_LOG
+    assert producer["logger"] is consumer["logger"] is LIBRDKAFKA_LOG
+
+
+def test_every_setting_has_a_description() -> None:
+    missing = [n for n, f in KafkaIngestSettings.model_fields.items() if not f.description]
+    assert missing == []
+
+
+def test_flags_are_generated_from_the_settings() -> None:
+    result = CliRunner().invoke(cli, ["consume", "--help"])
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    assert (
+        "--group-id TEXT Consumer group id (default: kafka-ingest) [env: KAFKA_INGEST_GROUP_ID]"
+        in text
+    )
+    assert "--batch-timeout-s FLOAT" in text and "[env: KAFKA_INGEST_BATCH_TIMEOUT_S]" in text
+    assert "--sink" in text and "[env: KAFKA_INGEST_SINK]" in text
+    assert "--metrics-port" in text and "--postgres-url" not in text
 
 
 def test_sasl_password_is_masked_in_config_output(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -64,8 +91,81 @@ def test_unreachable_broker_is_one_line_and_exit_1(monkeypatch: pytest.MonkeyPat
         cli, ["produce", "--generate", "1", "--bootstrap", "127.0.0.1:1", "--json"]
     )
     assert result.exit_code == 1
-    assert "kafka unreachable at 127.0.0.1:1" in result.output
+    assert "error: kafka unreachable at 127.0.0.1:1" in result.output
     assert "Traceback" not in result.output
+    summary = json.loads(result.stdout)
+    assert summary["status"] == "failed" and "kafka unreachable" in summary["error"]
+
+
+def test_a_bad_sink_is_refused_before_anything_runs() -> None:
+    result = CliRunner().invoke(cli, ["consume", "--sink", "s3", "--json"])
+    assert result.exit_code == 2
+    assert "'s3' is not one of 'parquet', 'postgres'" in result.output
+    assert result.stdout.count("{") == 0  # no summary: nothing ran
+
+
+def test_a_bad_sink_in_the_environment_names_the_env_var() -> None:
+    result = CliRunner().invoke(cli, ["consume", "--json"], env={"KAFKA_INGEST_SINK": '["s3"]'})
+    assert result.exit_code == 2
+    assert "error: invalid setting KAFKA_INGEST_SINK" in result.output
+
+
+def test_validate_counts_valid_out_and_invalid_rejected() -> None:
+    result = CliRunner().invoke(cli, ["validate", str(DATA / "events.jsonl"), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["records_in"], summary["records_out"], summary["records_rejected"]) == (6, 4, 2)
+    assert summary["records_skipped"] == {} and summary["status"] == "ok"
+    examples = summary["invalid_examples"]
+    assert [e["origin"] for e in examples] == ["events.jsonl:3", "events.jsonl:5"]
+    assert examples[0]["error"].startswith("decode") and "kind" in examples[1]["error"]
+
+
+def test_state_commands_print_their_own_json_not_a_job_summary(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KAFKA_INGEST_CONNECT_TIMEOUT_S", "1")
+    result = CliRunner().invoke(cli, ["topics", "list", "--bootstrap", "127.0.0.1:1", "--json"])
+    assert result.exit_code == 1
+    assert result.stdout == ""  # a state command that failed prints no summary
+    assert "error: kafka unreachable at 127.0.0.1:1" in result.output
+
+
+LIBRDKAFKA_LINE = textwrap.dedent(
+    """
+    import time
+    from de_common import logging as de_logging
+    from kafka_ingest.clients import new_consumer
+    from kafka_ingest.config import KafkaIngestSettings
+
+    de_logging.configure("kafka_ingest", fmt="auto")
+    consumer = new_consumer(KafkaIngestSettings(bootstrap="127.0.0.1:1"), group_id="nobody")
+    consumer.subscribe(["nothing"])
+    deadline = time.monotonic() + 1.5
+    while time.monotonic() < deadline:
+        consumer.consume(10, 0.2)
+    consumer.close()
+    """
+)
+
+
+def test_librdkafka_lines_arrive_as_json_log_lines() -> None:
+    # A consumer aimed at a closed port makes librdkafka log a connect failure (%3|...|FAIL|).
+    proc = subprocess.run(
+        [sys.executable, "-c", LIBRDKAFKA_LINE],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert lines and not any(line.startswith("%") for line in lines), proc.stderr[:2000]
+    logs = [json.loads(line) for line in lines]  # every line is JSON: nothing raw slipped through
+    failures = [log for log in logs if log["logger"] == "confluent_kafka"]
+    assert failures, logs
+    assert failures[0]["level"] == "error" and "127.0.0.1:1" in failures[0]["msg"]
+    assert {log["project"] for log in logs} == {"kafka_ingest"}
 
 
 def test_parse_time_accepts_iso_and_epoch_ms() -> None:

@@ -1,14 +1,23 @@
-"""Inputs: JSONL, CSV, stdin and the seeded generator."""
+"""Inputs: JSONL, CSV, stdin, compressed files and globs, and the seeded generator."""
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import io
 from pathlib import Path
 
 import orjson
 import pytest
 from kafka_ingest.events import InvalidEvent, check_raw, validate
-from kafka_ingest.sources import generate, open_source, read_csv, read_jsonl
+from kafka_ingest.sources import (
+    Generated,
+    format_of,
+    generate,
+    open_source,
+    read_csv,
+    read_jsonl,
+)
 
 from de_common.errors import UserError
 
@@ -41,9 +50,35 @@ def test_csv_without_required_columns_is_a_usage_error() -> None:
         list(read_csv(io.BytesIO(b"event_id,key,ts\n1,2,3\n"), "x.csv"))
 
 
-def test_missing_file_is_a_usage_error(tmp_path: Path) -> None:
+def test_missing_file_is_a_usage_error_before_anything_is_read(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="not found"):
-        list(open_source(str(tmp_path / "nope.jsonl"), "auto"))
+        open_source([str(tmp_path / "nope.jsonl")], "auto")
+    with pytest.raises(UserError, match="no file matches"):
+        open_source([str(tmp_path / "*.csv")])
+
+
+CSV = "event_id,key,ts,kind\ne1,k1,2026-01-01T00:00:00Z,click\n"
+JSONL = b'{"event_id":"e2","key":"k2","ts":"2026-01-01T00:00:00Z","kind":"click","payload":{}}\n'
+
+
+def test_compressed_inputs_and_globs_in_their_format(tmp_path: Path) -> None:
+    (tmp_path / "a.csv.gz").write_bytes(gzip.compress(CSV.encode()))
+    # The content says bz2 whatever the name says; the name (less .gz/.bz2/.zip) says the format.
+    (tmp_path / "b.jsonl").write_bytes(bz2.compress(JSONL))
+    items = list(open_source([str(tmp_path / "*.csv.gz"), str(tmp_path / "b.jsonl")]))
+    assert [i.origin for i in items] == ["a.csv.gz:2", "b.jsonl:1"]
+    assert [i.problem() for i in items] == [None, None]
+    assert [orjson.loads(i.raw)["event_id"] for i in items] == ["e1", "e2"]
+    assert format_of("x.CSV.bz2") == "csv" and format_of("x.csv", "jsonl") == "jsonl"
+    assert format_of("x.jsonl.zip") == "jsonl"
+
+
+def test_an_items_problem_is_the_producers_verdict() -> None:
+    items = list(read_jsonl(io.BytesIO(JSONL + b"{broken\n"), "in.jsonl"))
+    assert items[0].problem() is None
+    assert (items[1].problem() or "").startswith("decode")
+    assert next(Generated(30, invalid_every=10).items()).problem() is None
+    assert sum(i.problem() is not None for i in Generated(30, invalid_every=10).items()) == 3
 
 
 def test_generator_is_deterministic_and_mixes_in_poison() -> None:

@@ -1,13 +1,20 @@
-"""PostgreSQL sink: COPY into a staging table, then INSERT ... ON CONFLICT (event_id) DO NOTHING."""
+"""PostgreSQL sink: COPY into a staging table, then INSERT ... ON CONFLICT (event_id) DO NOTHING.
+
+psycopg2 is wrapped here and nowhere else: its errors become ServiceUnavailable (the server is out
+of reach) or JobError (the server refused the batch), one line each, never the password.
+"""
 
 from __future__ import annotations
 
+import io
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 from urllib.parse import urlsplit
 
-import psycopg
-from psycopg import sql
+import psycopg2
+from psycopg2 import sql
 
 from de_common.errors import JobError, ServiceUnavailable
 from kafka_ingest.batch import Batch
@@ -21,6 +28,8 @@ STAGE = """CREATE TEMP TABLE ki_stage (
     event_id text, key text, ts timestamptz, kind text, value text,
     topic text, partition integer, "offset" bigint
 ) ON COMMIT DROP"""
+# COPY's text format: a backslash escapes, a tab ends a field, a newline ends a row.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 def safe_address(url: str) -> str:
@@ -29,23 +38,36 @@ def safe_address(url: str) -> str:
     return f"{parts.hostname}:{parts.port or 5432}{parts.path}"
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def copy_text(records: Sequence[Record]) -> io.StringIO:
+    """The records as COPY text rows in ki_stage's column order."""
+    out = io.StringIO()
+    for r in records:
+        fields = (r.event_id, r.key, r.ts.isoformat(), r.kind, r.value.decode(), r.topic)
+        out.write("\t".join(f.translate(_COPY_ESCAPES) for f in fields))
+        out.write(f"\t{r.partition}\t{r.offset}\n")
+    out.seek(0)
+    return out
+
+
 class PostgresSink:
     """One row per event id: replays and rebalances count every event once."""
 
     name = "postgres"
 
     def __init__(self, url: str, table: str = "events") -> None:
+        self.address = safe_address(url)
         self.table = sql.Identifier(table)
         try:
-            self.conn = psycopg.connect(url, connect_timeout=10, autocommit=False)
-        except psycopg.OperationalError as exc:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "connect failed"
-            raise ServiceUnavailable("postgres", safe_address(url), reason) from None
-        self._create()
-
-    def _create(self) -> None:
-        with self.conn.transaction():
-            self.conn.execute(
+            self.conn: Any = psycopg2.connect(url, connect_timeout=10)
+        except psycopg2.OperationalError as exc:
+            raise ServiceUnavailable("postgres", self.address, _first_line(exc)) from None
+        with self._errors("creating the table"), self.conn, self.conn.cursor() as cur:
+            cur.execute(
                 sql.SQL(
                     """CREATE TABLE IF NOT EXISTS {} (
                         event_id text PRIMARY KEY,
@@ -61,6 +83,16 @@ class PostgresSink:
                 ).format(self.table)
             )
 
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        """A lost connection is ServiceUnavailable; anything else the server said is a JobError."""
+        try:
+            yield
+        except psycopg2.Error as exc:
+            if self.conn.closed:
+                raise ServiceUnavailable("postgres", self.address, _first_line(exc)) from None
+            raise JobError(f"postgres sink refused {action}: {_first_line(exc)}") from None
+
     def assigned(self, topic: str, partitions: Sequence[int]) -> dict[int, int]:
         """Kafka's committed offset is the resume point; the upsert absorbs any overlap."""
         return {}
@@ -70,39 +102,19 @@ class PostgresSink:
         records = batch.rows()
         if not records:
             return WriteResult()
-        try:
-            return self._write(records)
-        except psycopg.Error as exc:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise JobError(f"postgres sink refused the batch: {reason}") from None
-
-    def _write(self, records: Sequence[Record]) -> WriteResult:
-        columns = sql.SQL(", ").join(sql.Identifier(c) for c in COLUMNS)
-        with self.conn.transaction(), self.conn.cursor() as cur:
+        # `with conn` commits the transaction, or rolls it back on an error.
+        with self._errors("the batch"), self.conn, self.conn.cursor() as cur:
             cur.execute(STAGE)
-            with cur.copy("COPY ki_stage FROM STDIN") as copy:
-                for r in records:
-                    copy.write_row(
-                        (
-                            r.event_id,
-                            r.key,
-                            r.ts,
-                            r.kind,
-                            r.value.decode(),
-                            r.topic,
-                            r.partition,
-                            r.offset,
-                        )
-                    )
+            cur.copy_expert("COPY ki_stage FROM STDIN", copy_text(records))
             # The payload is cut out of the event server-side, in C, not per row in Python.
             cur.execute(
                 sql.SQL(
-                    "INSERT INTO {} ({cols}) SELECT event_id, key, ts, kind, "
+                    "INSERT INTO {} ({}) SELECT event_id, key, ts, kind, "
                     "(value::jsonb)->'payload', topic, partition, \"offset\" FROM ki_stage "
                     'ORDER BY "offset" ON CONFLICT (event_id) DO NOTHING'
-                ).format(self.table, cols=columns)
+                ).format(self.table, sql.SQL(", ").join(sql.Identifier(c) for c in COLUMNS))
             )
-            inserted = cur.rowcount
+            inserted: int = cur.rowcount
         return WriteResult(written=inserted, duplicates=len(records) - inserted)
 
     def close(self) -> None:

@@ -76,4 +76,4 @@ def test_a_failed_run_keeps_the_last_success(pushgateway_url: str) -> None:
     (after,) = _series(pushgateway_url, project, "de_job_last_success_timestamp_seconds")
     assert after == before  # pushadd: the failed run had no last_success to overwrite it with
     failed = _series(pushgateway_url, project, "de_job_runs_total")
-    assert any('status="failed"' in line and line.endswith(" 1.0") for line in failed)
+    assert any('status="failed"' in line and float(line.rsplit(" ", 1)[1]) == 1 for line in failed)

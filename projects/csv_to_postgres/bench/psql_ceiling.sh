@@ -8,7 +8,7 @@
 # INSERT ... WHERE NOT EXISTS, with the same file ("same": every key exists, same values) or the
 # seed-43 file ("changed": every key exists, every row differs). Prints psql's own timings.
 # Needs bench/out/bench_1000000.csv and bench_1000000_seed43.csv, which
-# `nox -s bench -- csv_to_postgres --scale 0.2` writes, and $DE_POSTGRES_URL (a database it may
+# `nox -s bench -- csv_to_postgres --data plain --scale 0.2` writes, and $DE_POSTGRES_URL (a database it may
 # create and drop a `bench` table in; the launcher's server is the default).
 set -euo pipefail
 statement=${1:-merge}
@@ -19,7 +19,7 @@ anchor=$out/bench_1000000.csv
 source=$anchor
 [ "$values" = changed ] && source=$out/bench_1000000_seed43.csv
 for f in "$anchor" "$source"; do
-  [ -f "$f" ] || { echo "error: $f missing (run: nox -s bench -- csv_to_postgres --scale 0.2)" >&2; exit 2; }
+  [ -f "$f" ] || { echo "error: $f missing (run: nox -s bench -- csv_to_postgres --data plain --scale 0.2)" >&2; exit 2; }
 done
 
 cols="id,user_id,amount,qty,price,category,flag,day,ts,note"

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.csv as pcsv
 
-from csv_to_postgres.chunks import RawChunk
+from csv_to_postgres.chunks import RawChunk, quotes_open_fields_only
 from csv_to_postgres.columns import TableSpec
 from csv_to_postgres.config import Cleaning
 from csv_to_postgres.dedupe import KeyTracker
@@ -73,7 +73,7 @@ def make_batch(chunk: RawChunk, plan: Plan, tracker: KeyTracker) -> Batch:
         )
     else:
         main = done.table
-        suspects = done.table.slice(0, 0).append_column(LINE, pa.array([], pa.int64()))
+        suspects = done.table.slice(0, 0).append_column(LINE, pa.nulls(0, pa.int64()))
     batch = Batch(main, suspects, done.rejects, done.rows_read, done.blank, main_rows=main.num_rows)
     if plan.encode_csv:
         raw = (
@@ -83,14 +83,20 @@ def make_batch(chunk: RawChunk, plan: Plan, tracker: KeyTracker) -> Batch:
             and not chunk.bad_lines
             and b"\r" not in chunk.data  # COPY insists on one newline style
             and b"\\." not in chunk.data  # a line "\." would end COPY early
+            and quotes_open_fields_only(chunk.data, plan.dialect.delimiter, plan.dialect.quote)
         )
         batch.main_csv = chunk.data if raw else to_csv(main, plan.dialect.delimiter)
         batch.suspects_csv = to_csv(suspects)
         batch.extra["verbatim"] = int(raw)
         # only the encoded bytes travel on: queued batches stay small
-        batch.main = batch.main.schema.empty_table()
-        batch.suspects = batch.suspects.schema.empty_table()
+        batch.main = _empty(batch.main.schema)
+        batch.suspects = _empty(batch.suspects.schema)
     return batch
+
+
+def _empty(schema: pa.Schema) -> pa.Table:
+    """No rows, no buffers (schema.empty_table() would import pandas)."""
+    return pa.Table.from_arrays([pa.nulls(0, f.type) for f in schema], schema=schema)
 
 
 _DONE = object()

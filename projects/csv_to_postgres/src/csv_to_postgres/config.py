@@ -25,12 +25,23 @@ class RegexRule(BaseModel):
 
 
 class Cleaning(BaseModel):
-    """The cleaning rules applied to every value before type coercion."""
+    """The cleaning rules applied before type coercion. The defaults never change data that
+    `psql \\copy` would load: text is kept as written (an empty unquoted field is NULL, `""` an
+    empty string), null tokens apply to typed columns only, where they cannot be values."""
 
-    strip: bool = Field(default=True, description="Trim surrounding whitespace.")
+    strip: bool = Field(
+        default=False,
+        description="Also trim surrounding whitespace from text (typed columns are always trimmed).",
+    )
     null_values: list[str] = Field(
-        default_factory=lambda: ["", "NA", "N/A", "n/a", "NULL", "null", "None", "NaN", "-"],
-        description="Values that become NULL.",
+        default_factory=lambda: ["", "NA", "N/A", "n/a", "NULL", "null", "None", "NaN", "nan", "-"],
+        description="Values that become NULL in typed columns (numbers, dates, booleans), except "
+        "what the type reads as a value (NaN in a float column); text keeps them.",
+    )
+    column_null_values: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Column -> values that become NULL in that column, text columns included "
+        "(replaces null_values there).",
     )
     true_values: list[str] = Field(
         default_factory=lambda: ["true", "t", "yes", "y", "1"], description="Tokens read as true."
@@ -38,14 +49,54 @@ class Cleaning(BaseModel):
     false_values: list[str] = Field(
         default_factory=lambda: ["false", "f", "no", "n", "0"], description="Tokens read as false."
     )
-    thousands: str = Field(default=",", description="Thousands separator in numbers.")
-    decimal: str = Field(default=".", description="Decimal mark in numbers.")
+    thousands: str | None = Field(
+        default=None,
+        description="Thousands separator, removed only between groups of three digits (default: "
+        "',' where the decimal mark is '.', '.' where it is ','; '' for none).",
+    )
+    decimal: str | None = Field(
+        default=None,
+        description="Decimal mark of every number column (default: detected per column from the "
+        "sample; without evidence ',' in a ';'-delimited file, else '.').",
+    )
+    column_decimal: dict[str, str] = Field(
+        default_factory=dict,
+        description="Column -> decimal mark, overriding `decimal` and detection for that column.",
+    )
     date_formats: dict[str, list[str]] = Field(
         default_factory=dict,
         description="Column -> strptime formats tried in order; other dates must be ISO 8601.",
     )
     lowercase: list[str] = Field(default_factory=list, description="Columns to lowercase.")
     regex: list[RegexRule] = Field(default_factory=list, description="Regex replace rules.")
+
+    def number_format(self, column: str) -> tuple[str, str]:
+        """(thousands separator, decimal mark) of one column."""
+        mark = self.column_decimal.get(column) or self.decimal or "."
+        if self.thousands is not None and self.thousands != mark:
+            return self.thousands, mark
+        return ("." if mark == "," else ","), mark
+
+    @field_validator("thousands")
+    @classmethod
+    def _one_character(cls, value: str | None) -> str | None:
+        if value is not None and len(value) > 1:
+            raise ValueError("must be one character (or empty: none)")
+        return value
+
+    @field_validator("decimal")
+    @classmethod
+    def _mark(cls, value: str | None) -> str | None:
+        if value is not None and value not in (".", ","):
+            raise ValueError("a decimal mark is '.' or ','")
+        return value
+
+    @field_validator("column_decimal")
+    @classmethod
+    def _marks(cls, value: dict[str, str]) -> dict[str, str]:
+        if any(mark not in (".", ",") for mark in value.values()):
+            raise ValueError("a decimal mark is '.' or ','")
+        return value
 
 
 class CsvToPostgresSettings(Settings):

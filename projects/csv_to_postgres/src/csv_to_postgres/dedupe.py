@@ -12,6 +12,8 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from csv_to_postgres.coercion import values_view
+
 Keys = npt.NDArray[np.uint64]
 _MAX_RUNS = 6
 
@@ -27,8 +29,9 @@ class KeyTracker:
         """64 bits per row for the key columns."""
         cols = table.select(self.key_columns)
         if len(self.key_columns) == 1 and pa.types.is_integer(cols.column(0).type):
+            # key values are never NULL here (a row without its key was rejected before)
             values = cols.column(0).combine_chunks().cast(pa.int64())
-            return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.int64).view(np.uint64)
+            return values_view(values, np.int64).view(np.uint64)
         import pandas as pd  # composite or text keys only
 
         frame = cols.to_pandas()
@@ -47,12 +50,13 @@ class KeyTracker:
         order = np.argsort(keys, kind="stable")
         ordered = keys[order]
         repeat = np.zeros(n, dtype=bool)
-        repeat[order[1:][ordered[1:] == ordered[:-1]]] = True
+        same = ordered[1:] == ordered[:-1]
+        repeat[order[1:][same]] = True
         for run in self._runs:
             at = np.searchsorted(run, keys)
             at[at == len(run)] = 0
             repeat |= run[at] == keys
-        self._add(np.unique(ordered))
+        self._add(ordered[np.concatenate(([True], ~same))])  # sorted already: drop repeats
         return repeat
 
     def _add(self, run: Keys) -> None:

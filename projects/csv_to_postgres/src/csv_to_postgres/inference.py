@@ -8,13 +8,15 @@ import pyarrow.compute as pc
 from csv_to_postgres.coercion import clean, coerce
 from csv_to_postgres.columns import ColumnSpec, Kind, TableSpec
 from csv_to_postgres.config import Cleaning
+from csv_to_postgres.number_format import normalize
 
 _CANDIDATES: tuple[Kind, ...] = ("bool", "int64", "float", "date", "timestamp")
 
 
 def infer_kind(arr: pa.Array, name: str, rules: Cleaning) -> tuple[Kind, bool]:
-    """(kind, tz) for one column of raw strings."""
-    cleaned = clean(arr, ColumnSpec(name, "text"), rules)
+    """(kind, tz) for one column of raw strings. The candidates are typed, so their cleaning
+    applies (trimmed, null tokens); a column that fits none stays text, tokens and all."""
+    cleaned = clean(arr, ColumnSpec(name, "int64"), rules)
     values = cleaned.drop_null()
     if len(values) == 0:
         return "text", True
@@ -25,7 +27,7 @@ def infer_kind(arr: pa.Array, name: str, rules: Cleaning) -> tuple[Kind, bool]:
     for kind in _CANDIDATES:
         if kind == "bool" and digits_only:
             continue  # 0/1 columns are integers
-        if kind == "int64" and not _integer_text(values, rules):
+        if kind == "int64" and not _integer_text(values, name, rules):
             continue  # 1.0 fits an integer column but says the column holds decimals
         if kind == "date" and pc.any(pc.match_substring(values, ":")).as_py():
             continue  # a time of day: timestamp
@@ -39,10 +41,12 @@ def infer_kind(arr: pa.Array, name: str, rules: Cleaning) -> tuple[Kind, bool]:
     return "text", True
 
 
-def _integer_text(values: pa.Array, rules: Cleaning) -> bool:
-    if rules.thousands:
-        values = pc.replace_substring(values, pattern=rules.thousands, replacement="")
-    return bool(pc.all(pc.match_substring_regex(values, r"^[-+]?\d+$")).as_py())
+def _integer_text(values: pa.Array, name: str, rules: Cleaning) -> bool:
+    text, misused = normalize(values, rules, name)
+    if misused is not None and pc.any(misused).as_py():
+        return False  # e.g. 2202,72 where ',' is not a thousands separator: not an integer
+    text = values if text is None else text
+    return bool(pc.all(pc.match_substring_regex(text, r"^[-+]?\d+$")).as_py())
 
 
 def infer(

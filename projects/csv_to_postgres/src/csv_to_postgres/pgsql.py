@@ -39,11 +39,10 @@ def _cols(columns: Sequence[str]) -> sql.Composable:
 
 @dataclass(frozen=True)
 class CopyFormat:
-    """How the CSV text streamed into COPY is written. FORCE_NULL makes a quoted empty field NULL
-    as well, matching the loader's own reading of empty fields."""
+    """How the CSV text streamed into COPY is written: COPY's own CSV rules, so an empty
+    unquoted field is NULL and a quoted one ("") an empty string, as the parser reads them."""
 
     delimiter: str = ","
-    force_null: bool = False
 
 
 PLAIN_CSV = CopyFormat()
@@ -58,12 +57,33 @@ def copy_in(
 ) -> None:
     """COPY ... FROM STDIN (CSV) streaming from a file-like object."""
     options = [sql.SQL("FORMAT csv"), sql.SQL("DELIMITER {}").format(sql.Literal(fmt.delimiter))]
-    if fmt.force_null:
-        options.append(sql.SQL("FORCE_NULL ({})").format(_cols(columns)))
     stmt = sql.SQL("COPY {} ({}) FROM STDIN WITH ({})").format(
         table, _cols(columns), sql.SQL(", ").join(options)
     )
     cur.copy_expert(stmt.as_string(cur), source, size=COPY_BUFFER)
+
+
+def storage(cur: Any, table: sql.Identifier) -> tuple[int, str, int] | None:
+    """(OID, storage, heap bytes) of a table, or None when there is none.
+
+    The OID changes when the table is dropped and created again; the storage (the relfilenode
+    of the table and of every partition or child, each with its OID) changes on TRUNCATE and on
+    any rewrite (VACUUM FULL, CLUSTER, an ALTER TABLE that rewrites), and when a partition is
+    attached or detached; ordinary writes never change it."""
+    cur.execute(
+        "WITH RECURSIVE tree(relid) AS ("
+        "  SELECT to_regclass(%s)::oid"
+        "  UNION ALL SELECT i.inhrelid FROM pg_inherits i JOIN tree ON i.inhparent = tree.relid)"
+        " SELECT to_regclass(%s)::oid::bigint, string_agg(relid::text || ':' ||"
+        "   coalesce(pg_relation_filenode(relid)::text, '-'), ',' ORDER BY relid),"
+        "   coalesce(sum(pg_relation_size(relid)), 0)::bigint"
+        " FROM tree WHERE relid IS NOT NULL",
+        (table.as_string(cur),) * 2,
+    )
+    row = cur.fetchone()
+    if row is None or row[0] is None:
+        return None
+    return int(row[0]), str(row[1]), int(row[2])
 
 
 def advisory_lock(cur: Any, key: str) -> None:

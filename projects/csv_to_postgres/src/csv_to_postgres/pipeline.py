@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ from csv_to_postgres.config import CsvToPostgresSettings
 from csv_to_postgres.contract import compare, resolve
 from csv_to_postgres.dedupe import KeyTracker
 from csv_to_postgres.engine import is_postgres
+from csv_to_postgres.identity import identify, not_held
 from csv_to_postgres.loaders import Loader, Outcome, PostgresLoader, SqlLoader
 from csv_to_postgres.rejects import Reject, write_csv
 from csv_to_postgres.sample import Sample, read_sample
@@ -101,6 +103,20 @@ class FileLoad:
     accept: Callable[[FileResult], None] | None = None
 
 
+@dataclass(frozen=True)
+class _Content:
+    """What the audit knows a file by: its size at once, its sha256 once the thread has it."""
+
+    size: int
+    hashing: Future[str]
+
+    @property
+    def digest(self) -> str:
+        digest = self.hashing.result()
+        log.debug("hashed", extra={"sha256": digest})
+        return digest
+
+
 @dataclass
 class _Attempt:
     """What the transaction of one load works with."""
@@ -108,7 +124,7 @@ class _Attempt:
     job: FileLoad
     conn: Connection
     audit: Audit
-    digest: str
+    content: _Content
     load_id: str
     sample: Sample
     rejects: list[Reject] = field(default_factory=list)
@@ -135,10 +151,12 @@ def load_file(engine: Engine, job: FileLoad) -> FileResult:
 
 
 def _load(engine: Engine, job: FileLoad) -> None:
-    target, result = job.target, job.result
-    # hashlib releases the GIL: hash on a thread while connecting and sampling
+    # hashlib releases the GIL: hash on a thread while sampling, connecting and, unless this
+    # table had a load of a file of this very size, while loading
     with ThreadPoolExecutor(1, thread_name_prefix="sha256") as pool:
-        hashing = pool.submit(content_hash, job.source.path)
+        content = _Content(
+            os.path.getsize(job.source.path), pool.submit(content_hash, job.source.path)
+        )
         sample = read_sample(job.source, job.settings)
         log.debug(
             "sampled",
@@ -146,39 +164,63 @@ def _load(engine: Engine, job: FileLoad) -> None:
         )
         conn = engine.connect()
         try:
-            Audit(conn, target.schema).ensure()
+            Audit(conn, job.target.schema).ensure()
         except BaseException:
             conn.close()
             raise
-        digest = hashing.result()
-    log.debug("hashed", extra={"file": job.source.path, "sha256": digest})
-    with conn:
-        audit = Audit(conn, target.schema)
-        earlier = audit.done_before(target.table, digest)
-        conn.rollback()
-        if earlier and not job.force:
-            log.info(
-                "already loaded, skipping", extra={"file": result.file, "load_id": earlier.load_id}
-            )
-            _skip(result, earlier, f"same content already loaded by {earlier.load_id}")
-            return
+        with conn:
+            _load_on(conn, job, content, sample)
+
+
+def _load_on(conn: Connection, job: FileLoad, content: _Content, sample: Sample) -> None:
+    target, result = job.target, job.result
+    audit = Audit(conn, target.schema)
+    earlier = None if job.force else _still_loaded(conn, audit, job, content)
+    conn.rollback()
+    if earlier:
+        log.info(
+            "already loaded, skipping", extra={"file": result.file, "load_id": earlier.load_id}
+        )
+        _skip(result, earlier, f"same content already loaded by {earlier.load_id}")
+        return
+    audit.abandon_stale(target.table)
+    load_id = audit.start(target.table, job.source.path, content.size, job.settings.mode)
+    result.load_id = load_id
+    attempt = _Attempt(job, conn, audit, content, load_id, sample)
+    try:
+        with conn.begin():
+            result.status = _load_in_transaction(attempt)
+        log.debug("committed", extra={"load_id": load_id})
+        # a killed run's backend may outlive its client for a moment: check again now
         audit.abandon_stale(target.table)
-        load_id = audit.start(target.table, job.source.path, digest, job.settings.mode)
-        result.load_id = load_id
-        attempt = _Attempt(job, conn, audit, digest, load_id, sample)
-        try:
-            with conn.begin():
-                result.status = _load_in_transaction(attempt)
-            log.debug("committed", extra={"load_id": load_id})
-            # a killed run's backend may outlive its client for a moment: check again now
-            audit.abandon_stale(target.table)
-        except Exception as exc:
-            conn.rollback()
-            _record_failure(attempt, exc)
-            raise
-        finally:
-            if job.settings.rejects_csv and attempt.rejects:
-                write_csv(job.settings.rejects_csv, attempt.rejects)
+    except Exception as exc:
+        conn.rollback()
+        _record_failure(attempt, exc)
+        raise
+    finally:
+        if job.settings.rejects_csv and attempt.rejects:
+            write_csv(job.settings.rejects_csv, attempt.rejects)
+
+
+def _still_loaded(
+    conn: Connection, audit: Audit, job: FileLoad, content: _Content
+) -> Earlier | None:
+    """The earlier load of the same content that the target still holds, if any. One whose
+    table was dropped, re-created or truncated since does not count: the file loads again.
+    Without an earlier load of a file of this size there is none, and no need to wait for
+    the hash."""
+    target = job.target
+    if not audit.loaded_size_before(target.table, content.size):
+        return None
+    earlier = audit.done_before(target.table, content.digest)
+    if earlier is None:
+        return None
+    reason = not_held(conn, target.table, target.schema, earlier)
+    if reason is None:
+        return earlier
+    job.result.message = f"same content was loaded by {earlier.load_id}, but {reason}: loaded again"
+    log.info("loading again", extra={"file": job.result.file, "reason": reason})
+    return None
 
 
 def _skip(result: FileResult, earlier: Earlier, message: str) -> None:
@@ -194,6 +236,7 @@ def _record_failure(a: _Attempt, exc: Exception) -> None:
             a.load_id,
             "failed",
             " ".join(str(exc).split())[:500],
+            content_hash=a.content.digest,
             rows_read=r.rows_read,
             rejected=r.rejected,
             duplicates=r.duplicates,
@@ -216,17 +259,18 @@ def _loaded_meanwhile(a: _Attempt) -> bool:
     """Serialise with loaders of the same content; True when one of them finished it first."""
     target = a.job.target
     cur = pgsql.cursor(a.conn)
-    # Same content loaded concurrently: the second waits here, then sees the first's `done`.
-    # Text without a zone offset means UTC, for COPY exactly as for the pandas path.
+    # Same content loaded concurrently: the second waits here (same content, same size), then
+    # sees the first's `done`. Text without a zone offset means UTC, for COPY exactly as for the
+    # pandas path.
     cur.execute("SET LOCAL TIME ZONE 'UTC'")
-    pgsql.advisory_lock(cur, f"file:{target.schema}.{target.table}:{a.digest}")
-    earlier = None if a.job.force else a.audit.done_before(target.table, a.digest)
+    pgsql.advisory_lock(cur, f"file:{target.schema}.{target.table}:{a.content.size}")
+    earlier = None if a.job.force else _still_loaded(a.conn, a.audit, a.job, a.content)
     if earlier is not None:
         message = "loaded concurrently by another process"
-        a.audit.finish(a.load_id, "skipped", message)
+        a.audit.finish(a.load_id, "skipped", message, content_hash=a.content.digest)
         _skip(a.result, earlier, message)
         return True
-    if tables.reflect(a.conn, target.table, target.schema) is None:
+    if not tables.exists(a.conn, target.table, target.schema):
         # First load of a new table: concurrent first loads wait here for the CREATE to commit.
         pgsql.advisory_lock(cur, f"create:{target.schema}.{target.table}")
     return False
@@ -234,16 +278,20 @@ def _loaded_meanwhile(a: _Attempt) -> bool:
 
 def _prepare_table(a: _Attempt) -> TableSpec:
     """The live table, else created (from the model or the sample); evolved if allowed."""
-    target, settings, sample = a.job.target, a.settings, a.sample.rows
+    target, settings, sample = a.job.target, a.settings, a.sample
     spec = tables.existing_spec(a.conn, target.table, target.schema)
     if spec is None:
         spec = planned_spec(target, sample, settings)
         tables.create(a.conn, spec)
         a.result.extra["created_table"] = True
-    drift = compare(spec, sample, settings.cleaning)
+    drift = compare(spec, sample.rows, sample.rules)
     plan = resolve(spec, drift, settings.on_schema_change)
     if plan:
+        before = identify(a.conn, target.table, target.schema)
         spec = tables.evolve(a.conn, spec, plan)
+        after = identify(a.conn, target.table, target.schema)
+        if before is not None and after is not None and before != after:
+            a.audit.carry_forward(target.table, before, after)  # a widened column rewrote it
         a.result.extra["schema_evolved"] = plan.describe()
         log.info("table evolved", extra={"table": spec.name, "change": plan.describe()})
     return spec
@@ -271,14 +319,15 @@ def _stream(a: _Attempt, spec: TableSpec, pg: bool) -> Outcome:
         if a.job.on_rows is not None:
             a.job.on_rows(batch.rows_read)
 
-    # Original bytes may go to COPY only where COPY reads them exactly as we validated them.
-    verbatim = pg and dialect.quote == '"' and "" in settings.cleaning.null_values
-    loader.copy_format = pgsql.CopyFormat(dialect.delimiter, force_null=verbatim)
+    # Original bytes may go to COPY only where COPY reads them exactly as we validated them:
+    # COPY's CSV rules are the parser's (an empty unquoted field NULL, "" an empty string).
+    verbatim = pg and dialect.quote == '"'
+    loader.copy_format = pgsql.CopyFormat(dialect.delimiter)
     plan = Plan(
         names,
         columns,
         spec,
-        settings.cleaning,
+        a.sample.rules,
         dialect,
         result.file,
         encode_csv=pg,
@@ -322,10 +371,13 @@ def _settle(a: _Attempt, outcome: Outcome) -> None:
         a.job.accept(result)
     if a.rejects:
         a.audit.add_rejects(a.load_id, a.job.target.table, a.rejects)
+    target = a.job.target
     a.audit.finish(
         a.load_id,
         "done",
         None,
+        identify(a.conn, target.table, target.schema),
+        content_hash=a.content.digest,
         rows_read=result.rows_read,
         inserted=result.inserted,
         updated=result.updated,

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from csv_to_postgres import number_format
 from csv_to_postgres.chunks import ChunkReader
-from csv_to_postgres.config import CsvToPostgresSettings
+from csv_to_postgres.config import Cleaning, CsvToPostgresSettings
 from csv_to_postgres.dialect import SAMPLE_BYTES, Dialect, detect
 from csv_to_postgres.headers import map_headers
 from csv_to_postgres.parsing import parse
@@ -18,11 +19,13 @@ from de_common.inputs import Input, expand_inputs, open_input
 
 @dataclass(frozen=True)
 class Sample:
-    """The dialect, the sanitized column names and up to sample_rows rows as strings."""
+    """The dialect, the sanitized column names, up to sample_rows rows as strings, and the
+    cleaning rules for this file (the configured ones, with each column's decimal mark)."""
 
     dialect: Dialect
     names: list[str]
     rows: pa.Table
+    rules: Cleaning
 
 
 def csv_inputs(specs: Iterable[str]) -> list[Input]:
@@ -41,10 +44,16 @@ def read_sample(source: Input, settings: CsvToPostgresSettings) -> Sample:
     if not head.strip():
         raise UserError(f"{source.path}: empty file (no header)")
     dialect = detect(head, settings.encoding, settings.delimiter, settings.quote)
+    # enough bytes for sample_rows at the head's line length (not the whole first chunk)
+    line = len(head) / max(head.count(b"\n"), 1)
+    wanted = max(64 << 10, int(settings.sample_rows * line * 1.25))
     with open_input(source) as fh:
-        reader = ChunkReader(fh, dialect, min(settings.chunk_bytes, 4 << 20))
+        reader = ChunkReader(fh, dialect, min(settings.chunk_bytes, 4 << 20, wanted))
         names = map_headers(reader.header, settings.header_map)
         first = next(iter(reader), None)
     if first is None:
-        return Sample(dialect, names, pa.table({n: pa.array([], pa.string()) for n in names}))
-    return Sample(dialect, names, parse(first, names, dialect).table.slice(0, settings.sample_rows))
+        rows = pa.table({n: pa.array([], pa.string()) for n in names})
+    else:
+        rows = parse(first, names, dialect).table.slice(0, settings.sample_rows)
+    rules = number_format.resolve(settings.cleaning, rows, dialect.delimiter)
+    return Sample(dialect, names, rows, rules)

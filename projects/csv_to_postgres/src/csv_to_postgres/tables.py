@@ -16,9 +16,14 @@ from de_common.errors import UserError
 LINE = "_line"  # sanitized names never start with "_", so this cannot clash
 
 
+def exists(conn: Connection, name: str, schema: str | None) -> bool:
+    """Whether the table is there (one catalog query; reflecting it takes several)."""
+    return bool(sa.inspect(conn).has_table(name, schema=schema))
+
+
 def reflect(conn: Connection, name: str, schema: str | None) -> sa.Table | None:
     """The live table, or None."""
-    if not sa.inspect(conn).has_table(name, schema=schema):
+    if not exists(conn, name, schema):
         return None
     return sa.Table(name, sa.MetaData(), autoload_with=conn, schema=schema)
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -15,7 +14,7 @@ from csv_to_postgres.config import CsvToPostgresSettings
 from csv_to_postgres.datasets import model_table
 from csv_to_postgres.headers import sanitize
 from csv_to_postgres.inference import infer
-from csv_to_postgres.sample import csv_inputs, read_sample
+from csv_to_postgres.sample import Sample, csv_inputs, read_sample
 from de_common.errors import UserError
 
 
@@ -34,28 +33,27 @@ def resolve_target(settings: CsvToPostgresSettings, path: str) -> Target:
     return Target(sanitize(name, 1), settings.model, settings.db_schema)
 
 
-def planned_spec(target: Target, sample: pa.Table, settings: CsvToPostgresSettings) -> TableSpec:
+def planned_spec(
+    target: Target, sample: Sample | None, settings: CsvToPostgresSettings
+) -> TableSpec:
     """The table a load would create: the model's, else one typed from the sample."""
     if target.model:
         spec = spec_from_table(model_table(target.model), target.model)
         spec.name, spec.schema = target.table, target.schema
         return spec
+    if sample is None:
+        raise UserError("give a CSV file or --model")
     pk = [sanitize(k, 1) for k in settings.primary_key]
-    missing = [k for k in pk if k not in sample.column_names]
+    missing = [k for k in pk if k not in sample.rows.column_names]
     if missing:
         raise UserError(f"primary key column(s) not in the file: {', '.join(missing)}")
-    return infer(target.table, sample, settings.cleaning, pk, target.schema)
+    return infer(target.table, sample.rows, sample.rules, pk, target.schema)
 
 
 def schema_ddl(settings: CsvToPostgresSettings, file: str | None, dialect: str) -> str:
     """CREATE TABLE for --model, or inferred from a sample of the CSV file, in `dialect`
     (postgresql or sqlite)."""
-    if settings.model:
-        sample = pa.table({})
-    elif file:
-        sample = read_sample(csv_inputs([file])[0], settings).rows
-    else:
-        raise UserError("give a CSV file or --model")
+    sample = read_sample(csv_inputs([file])[0], settings) if file and not settings.model else None
     spec = planned_spec(resolve_target(settings, file or ""), sample, settings)
     sql_dialect: sa.engine.Dialect = (
         postgresql.dialect()  # type: ignore[no-untyped-call]

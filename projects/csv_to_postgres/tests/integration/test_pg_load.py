@@ -50,7 +50,8 @@ def test_types_round_trip(db: str, tmp_path: Path) -> None:
         dt.datetime(1999, 12, 31, 23, 59, 59, 123456),
         "Zoë ✓",
     )
-    assert rows[1] == (1, None, None, None, None, None, None, None, None, None)
+    # empty fields are NULL; 'NA' in a text column is text, as psql \copy loads it
+    assert rows[1] == (1, None, None, None, None, None, None, None, None, "NA")
     assert rows[2] == (
         9223372036854775807,
         -32768,
@@ -346,3 +347,61 @@ def test_minus_zero_and_zero_are_one_key(db: str, tmp_path: Path) -> None:
     # first occurrence wins within a load, as for any other duplicate key
     assert (s["inserted"], s["updated"], s["records_skipped"]["duplicate"]) == (0, 1, 1)
     assert query(db, "SELECT v FROM fk") == [("b",)]
+
+
+EUROPEAN = (
+    "id;name;amount;total;qty\n"
+    "1;Müller, Jürgen;2202,72;1.234,56;1.234\n"
+    '2;"Café; ""Bar""";-0,50;999,99;7\n'
+    "3;Zoë;15;12;12\n"
+).encode("latin-1")
+
+
+def test_european_file_inferred_with_no_options(db: str, tmp_path: Path) -> None:
+    f = tmp_path / "eu.csv"
+    f.write_bytes(EUROPEAN)
+    s = load(str(f), "--table", "eu", "--primary-key", "id")
+    assert (s["inserted"], s["records_rejected"]) == (3, 0)
+    types = dict(
+        query(
+            db,
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name='eu'",
+        )
+    )
+    assert types["amount"] == types["total"] == "double precision" and types["qty"] == "bigint"
+    assert query(db, "SELECT name, amount, total, qty FROM eu ORDER BY id") == [
+        ("Müller, Jürgen", 2202.72, 1234.56, 1234),
+        ('Café; "Bar"', -0.5, 999.99, 7),
+        ("Zoë", 15.0, 12.0, 12),
+    ]
+
+
+def test_european_file_into_a_table_created_beforehand(db: str, tmp_path: Path) -> None:
+    execute(
+        db,
+        "CREATE TABLE eu (id BIGINT PRIMARY KEY, name TEXT, amount NUMERIC(12, 2), "
+        "total NUMERIC(12, 2), qty BIGINT)",
+    )
+    f = tmp_path / "eu.csv"
+    f.write_bytes(EUROPEAN)
+    s = load(str(f), "--table", "eu")
+    assert (s["inserted"], s["records_rejected"]) == (3, 0)
+    assert query(db, "SELECT amount, total, qty FROM eu ORDER BY id") == [
+        (Decimal("2202.72"), Decimal("1234.56"), 1234),
+        (Decimal("-0.50"), Decimal("999.99"), 7),
+        (Decimal("15.00"), Decimal("12.00"), 12),
+    ]
+    # a decimal comma into an integer column is a reject with its reason, never 220272
+    execute(db, "CREATE TABLE eu_int (id BIGINT PRIMARY KEY, amount BIGINT)")
+    g = tmp_path / "eu_int.csv"
+    g.write_bytes(b"id;amount\n1;2202,72\n2;2202\n")
+    s = load(str(g), "--table", "eu_int", "--max-reject-rate", "0.5")
+    assert (s["inserted"], s["records_rejected"]) == (1, 1)
+    assert query(db, "SELECT id, amount FROM eu_int") == [(2, 2202)]
+    assert query(db, "SELECT line, reason FROM c2p_rejects") == [
+        (
+            2,
+            "amount: not an integer in int64 range (decimal mark ',', thousands '.' only "
+            "between groups of three digits): '2202,72'",
+        )
+    ]

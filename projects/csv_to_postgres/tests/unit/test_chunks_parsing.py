@@ -5,7 +5,7 @@ import io
 from pathlib import Path
 
 import pytest
-from csv_to_postgres.chunks import ChunkReader
+from csv_to_postgres.chunks import ChunkReader, quotes_open_fields_only
 from csv_to_postgres.dialect import Dialect
 from csv_to_postgres.parsing import parse
 from csv_to_postgres.sample import csv_inputs
@@ -82,3 +82,51 @@ def test_globs_and_gzip_and_no_stdin(tmp_path: Path) -> None:
         assert fh.read() == b"x\n2\n"
     with pytest.raises(UserError, match="stdin"):
         csv_inputs(["-"])
+
+
+def test_an_empty_quoted_field_is_an_empty_string_an_unquoted_one_null() -> None:
+    rows = _rows(b'a,b,c\n"",,x\n" NA ",NULL,""\n', 1 << 20)
+    assert rows == [(2, ["", None, "x"]), (3, [" NA ", "NULL", ""])]
+
+
+@pytest.mark.parametrize(
+    ("data", "alike"),
+    [
+        (b'1,plain,"a, b"\n2,"say ""hi""",""\n', True),
+        (b'1,"multi\nline",x\n', True),
+        (b'1,""""\n2,"""x"""\n', True),
+        (b'1,x"y\n', False),  # COPY: an unterminated quoted field; the parser: x"y
+        (b'1, "q"\n', False),  # COPY: ' q'; the parser: ' "q"'
+        (b'1,ab"c,d"e\n', False),
+        (b'1,"ab"c"d"\n', False),
+        (b'1,"open\n', False),
+        (b'"x";"y""z"\n', False),  # with ',' as the delimiter the second quote is mid-field
+    ],
+)
+def test_raw_bytes_only_where_copy_reads_quotes_as_the_parser(data: bytes, alike: bool) -> None:
+    assert quotes_open_fields_only(data, ",", '"') is alike
+
+
+def test_raw_bytes_check_follows_the_delimiter() -> None:
+    assert quotes_open_fields_only(b'"x";"y""z"\n', ";", '"')
+
+
+def test_bytes_not_utf8_in_a_row_of_the_wrong_width_are_both_reported_quietly(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    data = b"a,b\n1,ok\n2,bad\xff,x\n3,ok\n"
+    reader = ChunkReader(io.BytesIO(data), UTF8, 1 << 20)
+    parsed = parse(next(iter(reader)), reader.header, UTF8)
+    assert parsed.lines.tolist() == [2, 4]
+    assert [(line, reason) for line, _, reason in parsed.invalid] == [
+        (3, "expected 2 fields, found 3")
+    ]
+    assert "Exception ignored" not in capfd.readouterr().err
+
+
+def test_record_starts_match_the_line_by_line_reading() -> None:
+    from csv_to_postgres.chunks import record_lines, record_starts
+
+    for data in (b'1,"a\nb"\n\n2,x\n3,"""\n"""\n', b"a\n", b'\n\n"x\ny"\n', b"1,2\n3,4\n"):
+        slow = [line for line, _ in record_lines(data, b'"', 7)]
+        assert record_starts(data, b'"', 7).tolist() == slow

@@ -168,3 +168,64 @@ def test_load_flags_come_from_the_settings() -> None:
     assert "[env: CSV_TO_POSTGRES_ON_SCHEMA_CHANGE]" in text
     assert "--header-map KEY=VALUE" in text and "--primary-key TEXT" in text
     assert "--password" not in text and "--database-url" not in text
+
+
+def test_hash_skip_only_while_the_table_still_holds_the_load(db: Path, tmp_path: Path) -> None:
+    """SQLite has no table identity that survives honestly (root pages and rowids are reused),
+    so the skip there needs the table to exist and hold at least the rows the load stored."""
+    f = tmp_path / "h.csv"
+    f.write_text("id,v\n1,a\n2,b\n")
+    assert _load(str(f), "--table", "h", "--primary-key", "id")["inserted"] == 2
+    assert _load(str(f), "--table", "h")["files_skipped"] == 1
+
+    with sqlite3.connect(db) as conn:
+        conn.execute("DROP TABLE h")
+    again = _load(str(f), "--table", "h", "--primary-key", "id")
+    assert (again["files_loaded"], again["inserted"]) == (1, 2)
+    assert "the table no longer exists: loaded again" in again["files"][0]["message"]
+    assert again["files"][0]["created_table"] is True
+
+    with sqlite3.connect(db) as conn:
+        conn.execute("DELETE FROM h WHERE id = 2")
+    again = _load(str(f), "--table", "h", "--mode", "upsert")
+    assert (again["inserted"], again["updated"]) == (1, 1)
+    assert "holds 1 rows, fewer than the 2 that load stored" in again["files"][0]["message"]
+    assert _load(str(f), "--table", "h")["files_skipped"] == 1
+
+
+def test_european_file_inferred_and_loaded_without_options(db: Path, tmp_path: Path) -> None:
+    f = tmp_path / "eu.csv"
+    f.write_bytes(
+        "id;name;amount;total;qty\n"
+        "1;Müller, Jürgen;2202,72;1.234,56;1.234\n"
+        '2;"Café; Bar";-0,50;999,99;7\n'
+        "3;Zoë;15;12;12\n".encode("latin-1")
+    )
+    ddl = CliRunner().invoke(cli, ["schema", str(f)])
+    assert ddl.exit_code == 0, ddl.output
+    assert "amount DOUBLE PRECISION" in ddl.stdout and "total DOUBLE PRECISION" in ddl.stdout
+    assert "qty BIGINT" in ddl.stdout
+    s = _load(str(f), "--table", "eu", "--primary-key", "id")
+    assert (s["inserted"], s["records_rejected"]) == (3, 0)
+    assert _rows(db, "select name, amount, total, qty from eu order by id") == [
+        ("Müller, Jürgen", 2202.72, 1234.56, 1234),
+        ("Café; Bar", -0.5, 999.99, 7),
+        ("Zoë", 15.0, 12.0, 12),
+    ]
+
+
+def test_a_decimal_comma_into_an_integer_column_is_rejected_not_rescaled(
+    db: Path, tmp_path: Path
+) -> None:
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE amounts (id INTEGER PRIMARY KEY, amount BIGINT)")
+    f = tmp_path / "a.csv"
+    f.write_bytes(b"id;amount\n1;2202,72\n2;2202\n3;1.500\n")
+    s = _load(str(f), "--table", "amounts", "--max-reject-rate", "0.5")
+    assert (s["inserted"], s["records_rejected"]) == (2, 1)
+    assert _rows(db, "select id, amount from amounts order by id") == [(2, 2202), (3, 1500)]
+    (reason,) = _rows(db, "select reason from c2p_rejects")[0]
+    assert reason == (
+        "amount: not an integer in int64 range (decimal mark ',', thousands '.' only between "
+        "groups of three digits): '2202,72'"
+    )

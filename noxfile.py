@@ -169,12 +169,15 @@ def lock(session: nox.Session) -> None:
     """Refresh every uv.lock and tool lock: nox -s lock [-- --upgrade | --upgrade-package NAME]."""
     for unit in (".", *UNITS.values()):
         session.run("uv", "lock", "--project", unit, *session.posargs, external=True)
-    for spec in sorted(TOOL_LOCKS.glob("*.in")):
-        session.run(
-            "uv", "pip", "compile", "-q", "--universal", "--python-version", "3.11",
-            "--no-header", "--no-annotate", *session.posargs, str(spec), "-o", str(spec.with_suffix(".txt")),
-            external=True,
-        )  # fmt: skip
+    # Tool venvs (the launcher's; a benchmark's anchor that must not share the project's lock),
+    # compiled where they sit: their `-e` lines are relative to their own folder.
+    for spec in sorted([*TOOL_LOCKS.glob("*.in"), *ROOT.glob("projects/*/bench/*.in")]):
+        with session.chdir(spec.parent):
+            session.run(
+                "uv", "pip", "compile", "-q", "--universal", "--python-version", "3.11",
+                "--no-header", "--no-annotate", *session.posargs, spec.name,
+                "-o", spec.with_suffix(".txt").name, external=True,
+            )  # fmt: skip
 
 
 def _locked_versions(session: nox.Session, path: str) -> dict[str, str]:

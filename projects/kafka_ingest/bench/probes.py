@@ -2,14 +2,16 @@
 
 Run after `nox -s bench -- kafka_ingest` has built its virtualenv, from the repository root:
 
-    .nox/bench/bin/python projects/kafka_ingest/bench/probes.py fill 1000000      # prints a topic
+    .nox/bench/bin/python projects/kafka_ingest/bench/probes.py fill 1000000 [--scattered]  # a topic
     .nox/bench/bin/python projects/kafka_ingest/bench/probes.py consume-loop TOPIC [-X k=v ...]
     .nox/bench/bin/python projects/kafka_ingest/bench/probes.py phases TOPIC
     .nox/bench/bin/python projects/kafka_ingest/bench/probes.py produce [--report-every-message]
 
-consume-loop: a bare consume() loop over the topic with our consumer settings (plus -X overrides),
-no decoding. phases: the real consumer pipeline over the topic, with the seconds spent in consume(),
-decoding, the sinks and the commits. produce: our producer on the 1M-event file into a fresh topic,
+fill: the benchmark's events (1 KiB, 1 in 1,000 poison; --scattered: times over 28 days x 24 hours)
+into a fresh topic as they are. consume-loop: a bare consume() loop over the topic with our
+consumer settings (plus -X overrides), no decoding. phases: the real consumer pipeline over the
+topic (Parquet sink, default roll settings), with the seconds spent decoding, deduplicating,
+buffering by partition and hour, writing files and committing. produce: our producer on the 1M-event file into a fresh topic,
 either as shipped (delivery reports on failures only) or with a report for every message.
 """
 
@@ -26,49 +28,42 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Producer
 from kafka_ingest import consumer as batch_consumer
-from kafka_ingest.clients import consumer_config, producer_config
-from kafka_ingest.config import KafkaIngestSettings
+from kafka_ingest.clients import producer_config
 from kafka_ingest.consumer import StopWhen
 from kafka_ingest.producer import produce
 from kafka_ingest.runner import run_consume
+from kafka_ingest.sinks.hour_buffers import HourBuffers
 from kafka_ingest.sinks.parquet_files import ParquetSink
 from kafka_ingest.sources import open_source
 
 sys.path.insert(0, str(Path(__file__).parent))
-from run import SETTINGS, bootstrap, create_topics, make_events
+from anchors import bare_consume, bare_produce
+from anchors import settings_for as settings_at
+from run import Admin, bootstrap, make_events
+
+# Event files of the probes (1 KiB events, 1 in 1,000 poison), kept between probes.
+INPUTS = Path(tempfile.gettempdir()) / "kafka_ingest_probes"
 
 
-def settings_for(topic: str, **extra: Any) -> KafkaIngestSettings:
-    return KafkaIngestSettings(bootstrap=bootstrap(), topic=topic, **SETTINGS, **extra)  # type: ignore[arg-type]
+def settings_for(topic: str, **extra: Any) -> Any:
+    return settings_at(bootstrap(), topic, **extra)
 
 
-def fill(count: int) -> None:
+def fill(count: int, scattered: bool) -> None:
+    """A fresh topic holding the benchmark's events as they are (poison included)."""
     topic = f"probe-{uuid.uuid4().hex[:8]}"
-    create_topics(bootstrap(), topic)
-    result = produce(settings_for(topic), open_source([str(make_events(count))], "jsonl"))
-    print(topic, result.produced, file=sys.stderr)
+    Admin(bootstrap()).create(topic)
+    result = bare_produce(bootstrap(), topic, make_events(INPUTS, count, scattered))
+    print(topic, result["records"], file=sys.stderr)
     print(topic)
 
 
 def consume_loop(topic: str, overrides: list[str]) -> None:
     extra = dict(kv.split("=", 1) for kv in overrides)
-    config = consumer_config(settings_for(topic), group_id=f"probe-{uuid.uuid4().hex[:8]}", **extra)
-    consumer = Consumer(config)
-    consumer.subscribe([topic])
-    total, started = 0, None
-    expected = sum(
-        consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-        for p in consumer.list_topics(topic, timeout=10).topics[topic].partitions
-    )
-    while total < expected:
-        msgs = consumer.consume(20_000, 1.0)
-        if msgs and started is None:
-            started = time.perf_counter()
-        total += len(msgs)
-    seconds = time.perf_counter() - (started or time.perf_counter())
-    consumer.close()
+    result = bare_consume(bootstrap(), topic, None, **extra)
+    total, seconds = result["records"], result["from_first"]
     print(f"consume-loop {total:,} messages {seconds:.2f} s {total / seconds:,.0f} msg/s {extra}")
 
 
@@ -88,7 +83,9 @@ def phases(topic: str) -> None:
         setattr(owner, name, wrapper)
 
     timed(batch_consumer.BatchConsumer, "handle", "decode (handle)")
-    timed(ParquetSink, "write", "parquet sink")
+    timed(ParquetSink, "_fresh", "parquet dedupe")
+    timed(HourBuffers, "add", "parquet buffers (split by partition-hour)")
+    timed(ParquetSink, "_roll", "parquet files (roll)")
     timed(batch_consumer.BatchConsumer, "_commit", "commit")
     out = Path(tempfile.mkdtemp(prefix="probe-parquet-"))
     settings = settings_for(
@@ -109,12 +106,13 @@ def phases(topic: str) -> None:
 
 def produce_probe(every_message: bool) -> None:
     topic = f"probe-{uuid.uuid4().hex[:8]}"
-    create_topics(bootstrap(), topic)
+    Admin(bootstrap()).create(topic)
     settings = settings_for(topic)
     # A producer handed in gets a delivery report for every message, as before the change.
     client = Producer(producer_config(settings)) if every_message else None
     began = time.perf_counter()
-    result = produce(settings, open_source([str(make_events(1_000_000))], "jsonl"), producer=client)
+    events = make_events(INPUTS, 1_000_000)
+    result = produce(settings, open_source([str(events)], "jsonl"), producer=client)
     seconds = time.perf_counter() - began
     mode = "report every message" if every_message else "reports on failures only"
     print(
@@ -127,7 +125,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     sub = parser.add_subparsers(dest="mode", required=True)
-    sub.add_parser("fill").add_argument("count", type=int)
+    filler = sub.add_parser("fill")
+    filler.add_argument("count", type=int)
+    filler.add_argument("--scattered", action="store_true", help="times over 28 days x 24 hours")
     loop = sub.add_parser("consume-loop")
     loop.add_argument("topic")
     loop.add_argument("-X", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
@@ -136,7 +136,7 @@ def main() -> None:
     prod.add_argument("--report-every-message", action="store_true")
     args = parser.parse_args()
     if args.mode == "fill":
-        fill(args.count)
+        fill(args.count, args.scattered)
     elif args.mode == "consume-loop":
         consume_loop(args.topic, args.overrides)
     elif args.mode == "phases":

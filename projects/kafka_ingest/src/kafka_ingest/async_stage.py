@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -21,6 +21,7 @@ from confluent_kafka import Message
 
 from kafka_ingest.consumer import CONSUME_TIMEOUT_S, BatchConsumer, ConsumeResult
 from kafka_ingest.events import Record
+from kafka_ingest.sinks import TopicPartitionKey
 
 log = logging.getLogger(__name__)
 
@@ -75,13 +76,13 @@ class AsyncPipeline:
             finally:
                 self.in_flight -= 1
 
-    def _drain_from_thread(self) -> None:
-        future = asyncio.run_coroutine_threadsafe(self._drain(), self.loop)
+    def _drain_from_thread(self, partitions: Collection[TopicPartitionKey]) -> None:
+        future = asyncio.run_coroutine_threadsafe(self._drain(partitions), self.loop)
         future.result(DRAIN_TIMEOUT_S)
 
-    async def _drain(self) -> None:
+    async def _drain(self, partitions: Collection[TopicPartitionKey]) -> None:
         await self.queue.join()
-        self.batch.flush()
+        self.batch.flush(release=partitions)
 
     async def _reader(self) -> None:
         batch = self.batch
@@ -98,7 +99,7 @@ class AsyncPipeline:
                 record = batch.decode(msg)
                 task = asyncio.create_task(self._bounded(record)) if record is not None else None
                 # Blocks while the queue is full: the backpressure that keeps memory bounded.
-                await self.queue.put(_Item(msg.topic(), msg.partition(), msg.offset(), task))  # type: ignore[arg-type]
+                await self.queue.put(_Item(msg.topic(), msg.partition(), msg.offset(), task))  # type: ignore[arg-type, unused-ignore]
                 self.max_queue_depth = max(self.max_queue_depth, self.queue.qsize())
             # max_messages counts what the writer has tracked; wait so the reader does not overshoot.
             if batch.stop.max_messages is not None:
@@ -136,10 +137,10 @@ class AsyncPipeline:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kafka-poll")
         try:
             await asyncio.gather(self._reader(), self._writer())
-            self.batch.flush()
+            self.batch.flush(release=None)
         finally:
             # close() leaves the group; its revocation callback must not wait on this loop.
-            self.batch.before_revoke = self.batch.flush  # type: ignore[method-assign]
+            vars(self.batch).pop("before_revoke", None)  # back to the plain flush
             await self.loop.run_in_executor(self.executor, self.batch.close)
             self.executor.shutdown(wait=True)
         return self.batch.result

@@ -22,6 +22,8 @@ from kafka_ingest.telemetry import ingest_metrics
 S = KafkaIngestSettings
 # The consumer side's settings, shared by consume and replay.
 SINK_FLAGS = ("dlq_topic", "batch_size", "batch_timeout_s", "sink", "output_dir", "postgres_table")
+# How the Parquet sink rolls its partition-hour buffers into files.
+ROLL_FLAGS = ("roll_records", "roll_bytes", "roll_age_s", "buffer_max_bytes")
 FORMAT = click.option(
     "--format",
     "fmt",
@@ -99,7 +101,7 @@ def validate(
 @click.option("--idle-timeout", type=float, help="Stop after this many seconds without messages.")
 @click.option("--stop-at-end", is_flag=True, help="Stop once the assigned partitions are read.")
 @click.option("--async", "use_async", is_flag=True, help="Use the asyncio enrichment pipeline.")
-@setting_flags(S, "bootstrap", "topic", "group_id", *SINK_FLAGS)
+@setting_flags(S, "bootstrap", "topic", "group_id", *SINK_FLAGS, *ROLL_FLAGS)
 @setting_flags(S, "enrich_concurrency", "enrich_queue_size", "enrich_latency_ms", "metrics_port")
 @json_option
 @pass_run
@@ -121,7 +123,7 @@ def consume(
 @click.option("--from-offset", type=int, help="Start every partition at this offset.")
 @click.option("--from-timestamp", help="Start at the first message at/after this time (ISO or ms).")
 @click.option("--idle-timeout", type=float, default=5.0, show_default=True)
-@setting_flags(S, "bootstrap", "topic", *SINK_FLAGS)
+@setting_flags(S, "bootstrap", "topic", *SINK_FLAGS, *ROLL_FLAGS)
 @json_option
 @pass_run
 def replay(

@@ -4,12 +4,12 @@ it starts, and the one place a KafkaException becomes a UserError, ServiceUnavai
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined, unused-ignore]
 
 from de_common.errors import JobError, ServiceUnavailable, UserError
 from kafka_ingest.config import KafkaIngestSettings
@@ -187,10 +187,25 @@ def topic_partitions(client: Any, topic: str, settings: KafkaIngestSettings) -> 
 
 
 def ensure_topic(
-    settings: KafkaIngestSettings, topic: str, partitions: int = 1, replication: int = 1
+    settings: KafkaIngestSettings,
+    topic: str,
+    partitions: int = 1,
+    replication: int = 1,
+    *,
+    client: Any = None,
 ) -> bool:
-    """Create the topic unless it exists; True if it was created (used for DLQ topics)."""
-    if topic in list_topics(settings):
+    """Create the topic unless it exists; True if it was created (used for DLQ topics).
+
+    A connected producer or consumer passed as `client` answers whether it exists from its own
+    metadata (all topics: asking for one could auto-create it), without a new AdminClient
+    (~50 ms, a noticeable share of a short run).
+    """
+    if client is None:
+        known: Collection[str] = list_topics(settings)
+    else:
+        with kafka_errors(settings, "listing topics"):
+            known = client.list_topics(timeout=settings.connect_timeout_s).topics
+    if topic in known:
         return False
     return create_topic(settings, topic, partitions, replication, exist_ok=True)
 

@@ -87,6 +87,31 @@ class KafkaIngestSettings(Settings):
         description="Where batches go, in order (repeat: parquet, postgres).",
     )
     output_dir: Path = Field(default=Path("data/events"), description="Parquet sink root folder.")
+    # Parquet rolling (like Kafka Connect's flush.size / rotate.interval.ms): records are buffered
+    # per Kafka partition and hour across batches, and a buffer becomes a file when one of these
+    # is reached. Offsets are committed only up to the first record still held in a buffer.
+    roll_records: int = Field(
+        default=1_000_000,
+        ge=1,
+        description="Parquet: a partition-hour buffer becomes a file at this many records.",
+    )
+    roll_bytes: int = Field(
+        default=128 * 1024 * 1024,
+        ge=1,
+        description="Parquet: a partition-hour buffer becomes a file at this many bytes "
+        "(in memory, before compression).",
+    )
+    roll_age_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="Parquet: a buffer becomes a file this many seconds after its first record "
+        "(bounds how far a restart re-reads).",
+    )
+    buffer_max_bytes: int = Field(
+        default=512 * 1024 * 1024,
+        ge=1,
+        description="Parquet: memory all open buffers may hold; beyond it the oldest become files.",
+    )
     postgres_url: SecretStr | None = Field(
         default=None, description="PostgreSQL sink URL (a secret: masked, redacted from logs)."
     )

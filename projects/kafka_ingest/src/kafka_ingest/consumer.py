@@ -1,8 +1,10 @@
 """At-least-once batch consumer: sink first, commit second, commit again on revocation.
 
 Offsets are committed only after every sink has durably stored the batch and every poison message of
-the batch is acknowledged by the DLQ. The sinks are idempotent (offset watermark for Parquet, event id
-for PostgreSQL), which turns redelivery after a crash or a rebalance into effectively-once output.
+the batch is acknowledged by the DLQ. A sink may hold records in memory across batches (the Parquet
+sink buffers per partition and hour): a partition's commit then stops at the first record a sink
+still holds. The sinks are idempotent (offset manifest for Parquet, event id for PostgreSQL), which
+turns redelivery after a crash or a rebalance into effectively-once output.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from confluent_kafka import (
@@ -26,7 +28,7 @@ from de_common.errors import JobError
 from kafka_ingest.batch import Batch, decode
 from kafka_ingest.dlq import DeadLetters
 from kafka_ingest.events import InvalidEvent, Record, parse_record
-from kafka_ingest.sinks import Sink
+from kafka_ingest.sinks import Sink, TopicPartitionKey
 from kafka_ingest.telemetry import IngestMetrics
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,7 @@ class ConsumeResult:
     duplicates: int = 0
     dlq: int = 0
     batches: int = 0
+    files_written: int = 0
     commits: int = 0
     commit_failures: int = 0
     revocations: int = 0
@@ -87,8 +90,11 @@ class BatchConsumer:
         self.commit_enabled = commit
         self.result = ConsumeResult()
         self.pending = Batch()
-        # Next offset to commit per partition: last handled offset + 1, poison included.
+        # Next offset per partition (last handled + 1, poison included): what moved since the
+        # last flush, and everything handled; what is committed lags behind what sinks hold.
         self.offsets: dict[tuple[str, int], int] = {}
+        self.handled: dict[tuple[str, int], int] = {}
+        self.committed: dict[tuple[str, int], int] = {}
         self.ends: dict[tuple[str, int], int] = {}
         self.positions: dict[tuple[str, int], int] = {}
         self.stopping = threading.Event()
@@ -141,29 +147,38 @@ class BatchConsumer:
     def on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Finish and commit the batch in hand before the partitions move to another member."""
         log.info("revoking", extra={"partitions": [p.partition for p in partitions]})
+        revoked = {(tp.topic, tp.partition) for tp in partitions}
         if not self.closing:
             # While closing, run() has flushed already, or failed and must not write again.
             self.result.revocations += 1
-            self.before_revoke()
-        for tp in partitions:
-            self.ends.pop((tp.topic, tp.partition), None)
-            self.assignment.discard((tp.topic, tp.partition))
+            self.before_revoke(revoked)
+        for key in revoked:
+            self._forget(key)
 
-    def before_revoke(self) -> None:
-        """Flush what is pending; the async variant drains its stages first."""
-        self.flush()
+    def before_revoke(self, partitions: Collection[TopicPartitionKey]) -> None:
+        """Flush what is pending and what the sinks hold of these partitions; the async variant
+        drains its stages first."""
+        self.flush(release=partitions)
+
+    def _forget(self, key: TopicPartitionKey) -> None:
+        self.ends.pop(key, None)
+        self.assignment.discard(key)
+        for offsets in (self.offsets, self.handled, self.committed):
+            offsets.pop(key, None)
 
     def on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """The group moved on without us: drop their pending records, another member redoes them."""
         self.result.lost += 1
         lost = {(tp.topic, tp.partition) for tp in partitions}
         dropped = self.pending.drop_partitions(lost)
+        for sink in self.sinks:
+            held = sink.drop(lost)
+            # Counted in by us, but out only when durable: forget them like the pending ones.
+            dropped += held if sink is self.sinks[0] else 0
         self.result.dropped_on_loss += dropped
         self.result.records_in -= dropped
         for key in lost:
-            self.assignment.discard(key)
-            self.offsets.pop(key, None)
-            self.ends.pop(key, None)
+            self._forget(key)
         log.warning("partitions lost", extra={"partitions": sorted(p for _, p in lost)})
 
     # --- per message ----------------------------------------------------------------------------
@@ -173,7 +188,7 @@ class BatchConsumer:
         topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
         value = msg.value()
         try:
-            return parse_record(value, topic, partition, offset)  # type: ignore[arg-type]
+            return parse_record(value, topic, partition, offset)  # type: ignore[arg-type, unused-ignore]
         except InvalidEvent as exc:
             self.dlq.send(
                 msg.value(),
@@ -202,9 +217,9 @@ class BatchConsumer:
         if not kept:
             return
         values = [m.value() for m in kept]
-        topics: list[str] = [m.topic() for m in kept]  # type: ignore[misc]
-        partitions: list[int] = [m.partition() for m in kept]  # type: ignore[misc]
-        offsets: list[int] = [m.offset() for m in kept]  # type: ignore[misc]
+        topics: list[str] = [m.topic() for m in kept]  # type: ignore[misc, unused-ignore]
+        partitions: list[int] = [m.partition() for m in kept]  # type: ignore[misc, unused-ignore]
+        offsets: list[int] = [m.offset() for m in kept]  # type: ignore[misc, unused-ignore]
         decoded = decode(values, topics, partitions, offsets)
         self.pending.add_table(decoded.table)
         for record in decoded.records:
@@ -239,13 +254,22 @@ class BatchConsumer:
 
     # --- batches --------------------------------------------------------------------------------
 
-    def flush(self) -> None:
-        """DLQ acknowledged, sinks durable, then commit: the order that makes this at-least-once."""
-        if not self.pending and not self.offsets:
+    def flush(self, release: Collection[TopicPartitionKey] | None = ()) -> None:
+        """DLQ acknowledged, sinks durable, then commit: the order that makes this at-least-once.
+
+        `release`: partitions (None: all) whose records the sinks must not keep in memory any
+        longer (a revocation, the end of the run); other held records stay until they are due.
+        """
+        new = bool(self.pending or self.offsets)
+        releasing = release is None or bool(release)
+        if not (new or releasing or self._sinks_hold() or self._committable()):
             return
         self.dlq.confirm()
         for sink in self.sinks:
             outcome = sink.write(self.pending)
+            if releasing:
+                outcome += sink.release(release)
+            self.result.files_written += outcome.files
             if sink is self.sinks[0]:
                 self.result.written += outcome.written
                 self.result.duplicates += outcome.duplicates
@@ -255,13 +279,30 @@ class BatchConsumer:
         if self.metrics is not None:
             self.metrics.count("dlq", self.dlq.sent - self._dlq_counted)
             self._dlq_counted = self.dlq.sent
-        self.result.batches += 1
+        self.result.batches += int(new)
         self.pending = Batch()
-        offsets = [TopicPartition(t, p, o) for (t, p), o in self.offsets.items()]
+        self.handled.update(self.offsets)
         self.offsets = {}
         self.batch_started = time.monotonic()
+        offsets = self._committable()
         if self.commit_enabled and offsets:
             self._commit(offsets)
+
+    def _sinks_hold(self) -> bool:
+        return any(sink.held() for sink in self.sinks)
+
+    def _committable(self) -> list[TopicPartition]:
+        """Per partition, the next offset to read, but never past a record a sink still holds."""
+        target = dict(self.handled)
+        for sink in self.sinks:
+            for key, first in sink.held().items():
+                if key in target:
+                    target[key] = min(target[key], first)
+        return [
+            TopicPartition(t, p, o)
+            for (t, p), o in target.items()
+            if self.committed.get((t, p)) != o
+        ]
 
     def _commit(self, offsets: list[TopicPartition]) -> None:
         try:
@@ -272,6 +313,7 @@ class BatchConsumer:
             self.result.commit_failures += 1
             log.warning("commit failed", extra={"error": str(exc.args[0])})
             return
+        self.committed.update({(tp.topic, tp.partition): tp.offset for tp in offsets})
         for tp in offsets:
             try:
                 _, high = self.consumer.get_watermark_offsets(tp, cached=True)
@@ -284,10 +326,10 @@ class BatchConsumer:
                     self.metrics.set_lag(tp.topic, tp.partition, lag)
 
     def due(self) -> bool:
-        """The batch is full or old enough."""
+        """The batch is full or old enough, or it is time to let the sinks roll what is due."""
         return len(self.pending) >= self.batch_size or (
-            bool(self.pending or self.offsets)
-            and time.monotonic() - self.batch_started >= self.batch_timeout_s
+            time.monotonic() - self.batch_started >= self.batch_timeout_s
+            and bool(self.pending or self.offsets or self._sinks_hold())
         )
 
     def at_end(self) -> bool:
@@ -331,7 +373,7 @@ class BatchConsumer:
                     self.handle(msgs)
                 if self.due():
                     self.flush()
-            self.flush()
+            self.flush(release=None)
         finally:
             self.close()
         return self.result

@@ -72,7 +72,7 @@ def produce(
         settings, {"on_delivery": report.on_delivery, "delivery.report.only.error": True}
     )
     topic_partitions(client, topic, settings)
-    ensure_topic(settings, settings.dlq())
+    ensure_topic(settings, settings.dlq(), client=client)
     dlq = DeadLetters(client, settings.dlq())
     result = ProduceResult()
     on_delivery = report.on_delivery if producer is not None else None

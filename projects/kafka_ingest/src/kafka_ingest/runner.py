@@ -23,6 +23,7 @@ from kafka_ingest.consumer import BatchConsumer, ConsumeResult, StopWhen, assign
 from kafka_ingest.dlq import DeadLetters
 from kafka_ingest.replay import ReplayStart
 from kafka_ingest.sinks import Sink
+from kafka_ingest.sinks.hour_buffers import RollPolicy
 from kafka_ingest.sinks.parquet_files import ParquetSink
 from kafka_ingest.telemetry import IngestMetrics
 from kafka_ingest.transactional import TransactionalPipe, TransformResult
@@ -31,15 +32,28 @@ from kafka_ingest.transactional import TransactionalPipe, TransformResult
 MAX_TRANSACTION_RECORDS = 5_000
 
 
+def roll_policy(settings: KafkaIngestSettings) -> RollPolicy:
+    """When the Parquet sink turns a partition-hour buffer into a file."""
+    return RollPolicy(
+        records=settings.roll_records,
+        bytes=settings.roll_bytes,
+        age_s=settings.roll_age_s,
+        max_buffered_bytes=settings.buffer_max_bytes,
+    )
+
+
 def build_sinks(settings: KafkaIngestSettings) -> list[Sink]:
     """The configured sinks, in order; the first one's counts are the run's counts."""
     sinks: list[Sink] = []
     for name in dict.fromkeys(settings.sink):
         if name == "parquet":
-            sinks.append(ParquetSink(settings.output_dir))
+            sinks.append(ParquetSink(settings.output_dir, roll_policy(settings)))
         else:
             if settings.postgres_url is None:
-                raise UserError("sink postgres needs KAFKA_INGEST_POSTGRES_URL")
+                raise UserError(
+                    "--sink postgres needs KAFKA_INGEST_POSTGRES_URL (a secret: set it in the "
+                    "environment, .env or the --config file; it is never a flag)"
+                )
             from kafka_ingest.sinks.postgres_table import PostgresSink
 
             sinks.append(
@@ -60,7 +74,7 @@ def build_consumer(
     consumer = new_consumer(settings, group_id)
     dlq_producer = new_producer(settings)
     partitions = topic_partitions(consumer, settings.topic, settings)
-    ensure_topic(settings, settings.dlq())
+    ensure_topic(settings, settings.dlq(), client=consumer)
     batch = BatchConsumer(
         consumer,
         build_sinks(settings),
@@ -138,7 +152,7 @@ def run_transform(
     consumer = new_consumer(settings)
     topic_partitions(consumer, settings.topic, settings)
     topic_partitions(consumer, output_topic, settings)
-    ensure_topic(settings, settings.dlq())
+    ensure_topic(settings, settings.dlq(), client=consumer)
     with kafka_errors(settings, "transform"):
         pipe = TransactionalPipe(
             consumer,

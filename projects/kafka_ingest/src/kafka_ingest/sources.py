@@ -137,9 +137,16 @@ def generate(
     invalid_every: int = 0,
     pad_bytes: int = 0,
     span_hours: float = 3.0,
+    scattered: bool = False,
 ) -> Iterator[SourceItem]:
-    """Deterministic events; every key carries its own increasing `seq` so ordering is checkable."""
+    """Deterministic events; every key carries its own increasing `seq` so ordering is checkable.
+
+    Times rise evenly over `span_hours`, or with `scattered` fall anywhere in them, in no order
+    (a replay of a month, late data).
+    """
     rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
+    # Its own generator: the same seed gives the same ids and payloads either way.
+    times = random.Random(seed + 1)  # noqa: S311
     seqs: dict[str, int] = {}
     step = timedelta(hours=span_hours) / max(count, 1)
     pad = "x" * pad_bytes
@@ -150,7 +157,9 @@ def generate(
         event: dict[str, Any] = {
             "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
             "key": key,
-            "ts": (EPOCH + step * i).isoformat().replace("+00:00", "Z"),
+            "ts": (EPOCH + step * (times.randrange(count) if scattered else i))
+            .isoformat()
+            .replace("+00:00", "Z"),
             "kind": rng.choice(("page_view", "click", "purchase")),
             "payload": {"seq": seq, "amount": rng.randrange(1, 10_000) / 100},
         }

@@ -53,6 +53,7 @@ def scrape(port: int) -> str:
 
 
 def watermarks(root: Path, topic: str) -> int:
+    """How many partitions have a Parquet manifest (written with the first roll)."""
     return len(list((root / topic / "_offsets").glob("*.json")))
 
 
@@ -69,7 +70,8 @@ def assert_exactly_once(root: Path, topic: str, pg_url: str, expected: dict[str,
 def test_sigkill_mid_batch_then_restart_is_exactly_once(
     topic_with_env: TopicEnv, pg_database: str, tmp_path: Path
 ) -> None:
-    topic, env = topic_with_env(3, **sinks_env(pg_database, tmp_path))
+    # Buffers roll every 1,000 records per partition-hour, so some are durable before the kill.
+    topic, env = topic_with_env(3, **sinks_env(pg_database, tmp_path), roll_records="1000")
     run_cli(["produce", "--generate", "20000", "--invalid-every", "100"], env, tmp_path)
     args = ["consume", "--sink", "parquet", "--sink", "postgres", "--batch-size", "700"]
     victim = start_cli(args, env, tmp_path)
@@ -90,7 +92,9 @@ def test_sigkill_mid_batch_then_restart_is_exactly_once(
 def test_rebalance_between_two_consumers_loses_and_duplicates_nothing(
     topic_with_env: TopicEnv, pg_database: str, tmp_path: Path
 ) -> None:
-    topic, env = topic_with_env(4, **sinks_env(pg_database, tmp_path), enrich_latency_ms="0")
+    topic, env = topic_with_env(
+        4, **sinks_env(pg_database, tmp_path), enrich_latency_ms="0", roll_records="500"
+    )
     args = ["consume", "--sink", "parquet", "--sink", "postgres", "--batch-size", "500"]
     args += ["--idle-timeout", "8"]
     first = start_cli(args, env, tmp_path)
@@ -120,7 +124,7 @@ def test_rebalance_between_two_consumers_loses_and_duplicates_nothing(
 def test_sigterm_finishes_the_batch_commits_and_exits_cleanly(
     topic_with_env: TopicEnv, tmp_path: Path
 ) -> None:
-    topic, env = topic_with_env(2)
+    topic, env = topic_with_env(2, roll_records="200")
     run_cli(["produce", "--generate", "3000"], env, tmp_path)
     port = free_port()
     args = ["consume", "--output-dir", "out", "--batch-size", "200", "--metrics-port", str(port)]

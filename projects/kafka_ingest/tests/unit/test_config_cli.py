@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 from kafka_ingest.cli import cli
@@ -173,3 +176,25 @@ def test_parse_time_accepts_iso_and_epoch_ms() -> None:
     assert parse_time("2026-01-01T00:00:00Z") == parse_time("2026-01-01T00:00:00")
     with pytest.raises(UserError):
         parse_time("soon")
+
+
+def _all_flags(command: click.Command) -> set[str]:
+    flags = {opt for p in command.params for opt in (*p.opts, *p.secondary_opts)}
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            flags |= _all_flags(sub)
+    return flags
+
+
+def test_every_flag_a_message_names_exists() -> None:
+    # Error texts and help name flags (`--from-offset`, `--sink postgres`): each must be real.
+    src = Path(__file__).parents[2] / "src" / "kafka_ingest"
+    named: dict[str, str] = {}
+    for path in src.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                for flag in re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", node.value):
+                    named.setdefault(flag, path.name)
+    assert "--sink" in named and "--from-offset" in named
+    missing = {flag: where for flag, where in named.items() if flag not in _all_flags(cli)}
+    assert missing == {}

@@ -1,4 +1,4 @@
-"""The Parquet sink: hour partitions, offset-range names, watermark, orphan cleanup."""
+"""The Parquet sink: hour partitions, offset-range names, buffers that roll, manifest, cleanup."""
 
 from __future__ import annotations
 
@@ -32,22 +32,28 @@ def test_file_names_round_trip_even_with_dashes_in_the_topic() -> None:
 
 def test_batch_is_split_by_hour_and_named_by_offset_range(tmp_path: Path) -> None:
     sink = ParquetSink(tmp_path)
-    result = sink.write(Batch(records("t", 0, range(0, 20))))
+    assert sink.write(Batch(records("t", 0, range(0, 20)))).written == 0  # held, not durable yet
+    assert sink.held() == {("t", 0): 0}
+    result = sink.release(None)
     assert result.written == 20
     files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.parquet"))
+    # Each file is named by the offsets it holds: 9:50-9:59 are offsets 0-9, 10:00-10:09 10-19.
     assert files == [
-        f"t/date=2026-03-01/hour=09/{data_file_name('t', 0, 0, 19)}",
-        f"t/date=2026-03-01/hour=10/{data_file_name('t', 0, 0, 19)}",
+        f"t/date=2026-03-01/hour=09/{data_file_name('t', 0, 0, 9)}",
+        f"t/date=2026-03-01/hour=10/{data_file_name('t', 0, 10, 19)}",
     ]
     assert read_all(tmp_path, "t").num_rows == 20
+    assert sink.held() == {}
 
 
 def test_rewriting_a_batch_counts_duplicates_not_rows(tmp_path: Path) -> None:
     sink = ParquetSink(tmp_path)
     sink.write(Batch(records("t", 0, range(0, 10))))
+    sink.release(None)
     again = ParquetSink(tmp_path)
     again.assigned("t", [0])
     result = again.write(Batch(records("t", 0, range(5, 15))))
+    result += again.release(None)
     assert (result.written, result.duplicates) == (5, 5)
     ids = read_all(tmp_path, "t").column("event_id").to_pylist()
     assert sorted(ids) == sorted(f"0-{o}" for o in range(15))
@@ -56,6 +62,7 @@ def test_rewriting_a_batch_counts_duplicates_not_rows(tmp_path: Path) -> None:
 def test_assignment_resumes_after_the_watermark_and_deletes_orphans(tmp_path: Path) -> None:
     sink = ParquetSink(tmp_path)
     sink.write(Batch(records("t", 1, range(0, 10))))
+    sink.release(None)
     # A crashed batch: its file landed, its watermark did not.
     orphan_dir = tmp_path / "t" / "date=2026-03-01" / "hour=10"
     orphan_dir.mkdir(parents=True, exist_ok=True)
@@ -79,7 +86,9 @@ def test_rows_set_aside_by_the_batch_path_land_in_offset_order(tmp_path: Path) -
     table = records_table([r for r in fetched if r.offset not in (3, 7)])
     batch = Batch([fetched[3], fetched[7]])
     batch.add_table(table)
-    ParquetSink(tmp_path).write(batch)
+    sink = ParquetSink(tmp_path)
+    sink.write(batch)
+    sink.release(None)
     files = sorted(tmp_path.rglob("*.parquet"))
     offsets = [o for f in files for o in pq.read_table(f).column("offset").to_pylist()]
     assert offsets == list(range(10))
@@ -88,7 +97,9 @@ def test_rows_set_aside_by_the_batch_path_land_in_offset_order(tmp_path: Path) -
 def test_years_before_1000_keep_four_digit_folders(tmp_path: Path) -> None:
     old = datetime(999, 6, 1, 10, 15, tzinfo=UTC)
     row = Record("e", "k", old, "click", b"{}", "t", 0, 0)
-    ParquetSink(tmp_path).write(Batch([row]))
+    sink = ParquetSink(tmp_path)
+    sink.write(Batch([row]))
+    sink.release(None)
     [path] = tmp_path.rglob("*.parquet")
     assert path.parent.relative_to(tmp_path).as_posix() == "t/date=0999-06-01/hour=10"
 

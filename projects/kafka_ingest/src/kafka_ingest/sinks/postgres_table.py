@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,7 +19,7 @@ from psycopg2 import sql
 from de_common.errors import JobError, ServiceUnavailable
 from kafka_ingest.batch import Batch
 from kafka_ingest.events import Record
-from kafka_ingest.sinks import WriteResult
+from kafka_ingest.sinks import TopicPartitionKey, WriteResult
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +116,18 @@ class PostgresSink:
             )
             inserted: int = cur.rowcount
         return WriteResult(written=inserted, duplicates=len(records) - inserted)
+
+    def held(self) -> dict[TopicPartitionKey, int]:
+        """Nothing: every write is committed before it returns."""
+        return {}
+
+    def release(self, partitions: Collection[TopicPartitionKey] | None) -> WriteResult:
+        """Nothing to make durable."""
+        return WriteResult()
+
+    def drop(self, partitions: Collection[TopicPartitionKey]) -> int:
+        """Nothing held to forget."""
+        return 0
 
     def close(self) -> None:
         """Close the connection."""

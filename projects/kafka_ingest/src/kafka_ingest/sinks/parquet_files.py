@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from de_common.durable import fsync_path
 from de_common.faults import fault_point
 from kafka_ingest.batch import SCHEMA, Batch, partition_mask
 from kafka_ingest.sinks import TopicPartitionKey, WriteResult
@@ -48,14 +49,6 @@ ROLL_THREADS = 32
 LARGE_FILE = 1 << 20
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _write_durably(path: Path, data: pa.Buffer) -> None:
     with path.open("wb") as out:
         out.write(memoryview(data))
@@ -64,9 +57,9 @@ def _write_durably(path: Path, data: pa.Buffer) -> None:
 
 
 def _replace_durably(tmp: Path, final: Path) -> None:
-    _fsync(tmp)
+    fsync_path(tmp)
     os.replace(tmp, final)
-    _fsync(final.parent)
+    fsync_path(final.parent)
 
 
 def _make_dirs(folder: Path) -> list[Path]:
@@ -296,7 +289,7 @@ class ParquetSink:
             fault_point("parquet.roll")
             os.replace(tmp, final)
         # The renames, and the entries of folders created for them, are durable after this.
-        list(pool.map(_fsync, folders | changed))
+        list(pool.map(fsync_path, folders | changed))
 
     def _encode(self, table: pa.Table) -> pa.Buffer:
         # In memory, then written with one call: opening the file through Arrow cost more than

@@ -1,0 +1,5 @@
+"""`python -m api_fetcher`."""
+
+from api_fetcher.cli import main
+
+main()

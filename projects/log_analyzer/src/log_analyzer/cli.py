@@ -80,6 +80,13 @@ def analyze_cmd(
 @click.option("--seed", type=int, default=42, show_default=True)
 @click.option("--duration/--no-duration", default=True, show_default=True)
 @click.option("--malformed-every", type=int, default=0, show_default=True)
+@click.option(
+    "--hostile-every",
+    type=int,
+    default=0,
+    show_default=True,
+    help="One hostile line every N (cut quotes, random bytes, NUL runs, empty, invalid UTF-8).",
+)
 @click.option("--rotated/--single", default=True, show_default=True)
 @json_option
 @pass_run
@@ -90,6 +97,7 @@ def generate_cmd(run: Run[LogAnalyzerSettings], folder: Path, as_json: bool, **f
         seed=flags["seed"],
         duration=flags["duration"],
         malformed_every=flags["malformed_every"],
+        hostile_every=flags["hostile_every"],
     )
     request = jobs.GenerateRequest(folder, options, rotated=flags["rotated"])
     run.execute(lambda: jobs.generate(run.settings, request), as_json)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -9,6 +10,18 @@ from pydantic import Field, field_validator
 
 from de_common.config import Settings, settings_config
 from log_analyzer.formats import FORMAT_NAMES
+
+MAX_WORKERS = 64
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask, which is how DuckDB counts its default
+    threads; it honours taskset and cpusets), at most MAX_WORKERS."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity call on this platform (macOS, Windows)
+        n = os.cpu_count() or 1
+    return max(1, min(n, MAX_WORKERS))
 
 
 class LogAnalyzerSettings(Settings):
@@ -30,7 +43,11 @@ class LogAnalyzerSettings(Settings):
         description="CSV/JSON column mapping FIELD=COLUMN, e.g. time=when (repeat the flag).",
     )
     workers: int = Field(
-        default=1, ge=1, le=64, description="Parallel workers over files and byte ranges."
+        default_factory=available_cpus,
+        ge=1,
+        le=MAX_WORKERS,
+        description="Parallel workers over files and byte ranges; default: the CPUs this process "
+        "may use (its CPU affinity).",
     )
     executor: Literal["threads", "processes"] = Field(
         default="threads",

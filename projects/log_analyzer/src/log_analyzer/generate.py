@@ -29,7 +29,7 @@ PATHS = [
     "/robots.txt",
     "/blog",
     "/about",
-] + [f"/product/{i}" for i in range(400)]
+]
 UAS = [
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/124.0 Safari/537.36",
@@ -71,6 +71,8 @@ class Truth:
     minutes: Counter[int] = field(default_factory=Counter)
     paths: Counter[str] = field(default_factory=Counter)
     bots: int = 0
+    hostile: Counter[str] = field(default_factory=Counter)  # hostile lines written, by kind
+    latin1: int = 0  # lines that are not valid UTF-8
     visitors: dict[int, set[tuple[int, int]]] = field(default_factory=dict)
 
 
@@ -84,7 +86,11 @@ class GenOptions:
     rate_per_s: float = 20.0  # requests per second on average
     duration: bool = False  # append $request_time (seconds, ms precision)
     malformed_every: int = 0  # one malformed line every N lines (0 = none)
+    # one hostile line every N lines (0 = none), drawn from its own seeded stream so the valid
+    # lines are the same with or without them: see `hostile_line`
+    hostile_every: int = 0
     n_ips: int = 20_000
+    n_products: int = 400  # distinct /product/N paths besides the fixed ones
     count_visitors: bool = True
 
 
@@ -109,6 +115,8 @@ def generate(paths: list[Path], opts: GenOptions) -> Truth:
         )
         unique[f"{a}.{b}.{c}.{d}"] = None
     ips = list(unique)
+    paths_all = PATHS + [f"/product/{i}" for i in range(opts.n_products)]
+    hostile_rnd = random.Random(f"hostile-{opts.seed}")  # noqa: S311
     truth = Truth()
     per_file = -(-opts.lines // max(1, len(paths)))
     ts = float(opts.start)
@@ -130,6 +138,14 @@ def generate(paths: list[Path], opts: GenOptions) -> Truth:
                         bad += b"\n"
                     buf.append(bad)
                     truth.malformed += 1
+                    truth.latin1 += not _is_utf8(bad)
+                    continue
+                if opts.hostile_every and written % opts.hostile_every == 0:
+                    kind, bad = hostile_line(hostile_rnd, ips[hostile_rnd.randrange(opts.n_ips)])
+                    buf.append(bad + b"\n")
+                    truth.malformed += 1
+                    truth.hostile[kind] += 1
+                    truth.latin1 += not _is_utf8(bad)
                     continue
                 # a daily cycle, busiest mid-afternoon UTC, so charts look like a real site
                 phase = math.sin(2 * math.pi * ((ts % 86400) / 86400 - 0.35))
@@ -144,7 +160,7 @@ def generate(paths: list[Path], opts: GenOptions) -> Truth:
                     else rnd.randrange(opts.n_ips)
                 )
                 ua_i = rnd.randrange(5) if rnd.random() < 0.85 else rnd.randrange(5, len(UAS))
-                path_s = PATHS[int(rnd.paretovariate(1.1)) % len(PATHS)]
+                path_s = paths_all[int(rnd.paretovariate(1.1)) % len(paths_all)]
                 status = rnd.choice(STATUSES)
                 size = 0 if status in (304, 301, 302) else rnd.randint(200, 60_000)
                 method = rnd.choice(METHODS)
@@ -169,6 +185,49 @@ def generate(paths: list[Path], opts: GenOptions) -> Truth:
                     buf.clear()
             fh.write(b"".join(buf))
     return truth
+
+
+HOSTILE_KINDS = ("truncated", "binary", "nul", "empty", "invalid_utf8")
+
+
+def hostile_line(rnd: random.Random, ip: str) -> tuple[str, bytes]:
+    """One line (without its newline) of what production logs carry besides requests: a line cut
+    after an opening quote (unbalanced), random bytes, a run of NUL bytes (a file zero-filled by a
+    crash), an empty line, or a fragment with invalid UTF-8. Each is a reject by construction: none
+    holds both a ']' and balanced quotes, so no log format can match it."""
+    kind = rnd.choice(HOSTILE_KINDS)
+    stamp = time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(rnd.randrange(1 << 31)))
+    head = f"{ip} - - [{stamp}".encode()  # a line start, cut before its ']'
+    if kind == "truncated":
+        full = f'{ip} - - [{stamp}] "GET /{rnd.randrange(1000)} HTTP/1.1" 200 5 "-" "{UAS[0]}"'
+        cuts = [i for i in range(full.index('"') + 1, len(full)) if full[:i].count('"') % 2]
+        return kind, full[: rnd.choice(cuts)].encode()
+    if kind == "binary":
+        raw = rnd.randbytes(rnd.randint(1, 300)).replace(b"\n", b"").replace(b"]", b"")
+        return kind, raw or b"\x16"
+    if kind == "nul":
+        return kind, b"\x00" * rnd.randint(1, 512) + head[: rnd.randrange(len(head))]
+    if kind == "empty":
+        return kind, b"" if rnd.random() < 0.8 else b" "
+    return kind, head[: rnd.randrange(len(head))] + rnd.choice(_INVALID_UTF8) + b" /caf\xe9 x"
+
+
+_INVALID_UTF8 = [
+    b"\xff",
+    b"\xc3\x28",
+    b"\xa0\xa1",
+    b"\xe2\x28\xa1",
+    b"\xf0\x28\x8c\xbc",
+    b"\xfe\xfe",
+]
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def rotated_set(folder: Path, name: str = "access.log") -> list[Path]:

@@ -183,6 +183,7 @@ def _summary(r: pipeline.RunResult, run_id: str) -> Summary:
             "format": r.format,
             "files": len(r.files),
             "latin1_lines": r.latin1,
+            "fallback_lines": r.fallback,
             "reject_rate": round(_reject_rate(r), 6),
             "reject_reasons": dict(r.reasons.most_common()),
             "rejects_file": r.rejects_path,

@@ -55,33 +55,86 @@ class Parsed:
     table: pa.Table
     rejects: list[Reject]
     latin1_lines: int = 0
+    fallback_lines: int = 0  # lines the fast split set aside for the format's regex
 
 
-def decode_block(data: bytes) -> tuple[pa.LargeStringArray, int, bytes, np.ndarray]:
-    """One string per line (newline kept), invalid UTF-8 lines decoded as latin-1."""
-    latin1 = 0
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        fixed = []
-        for line in data.split(b"\n")[:-1]:
-            try:
-                line.decode("utf-8")
-                fixed.append(line)
-            except UnicodeDecodeError:
-                latin1 += 1
-                fixed.append(line.decode("latin-1").encode("utf-8"))
-        fixed.append(b"")
-        data = b"\n".join(fixed)
+@dataclass
+class Lines:
+    """A block's lines (each with its newline): the bytes, where each line starts (plus the end),
+    and the lines that are not valid UTF-8, decoded as latin-1 and re-encoded."""
+
+    data: bytes
+    offsets: np.ndarray
+    latin1: dict[int, bytes]
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def texts(self, idx: np.ndarray) -> list[bytes]:
+        """The given lines, as UTF-8."""
+        fixed, data = self.latin1, self.data
+        starts, ends = self.offsets[idx].tolist(), self.offsets[idx + 1].tolist()
+        bounds = zip(idx.tolist(), starts, ends, strict=True)
+        return [fixed[i] if i in fixed else data[a:b] for i, a, b in bounds]
+
+    def strings(self, idx: np.ndarray) -> pa.LargeStringArray:
+        """The given lines as a string array (copied)."""
+        return pa.array(self.texts(idx), pa.large_string())
+
+    def array(self) -> pa.LargeStringArray:
+        """Every line as one string array, without copying unless a line needed latin-1."""
+        data, offsets = self.data, self.offsets
+        if self.latin1:
+            data = _splice(data, offsets, self.latin1)
+            offsets = np.concatenate(([0], np.cumsum(self.lengths())))
+        return pa.LargeStringArray.from_buffers(
+            len(self), pa.py_buffer(offsets), pa.py_buffer(data), null_count=0
+        )
+
+    def lengths(self) -> np.ndarray:
+        """Bytes per line, as UTF-8."""
+        out = np.diff(self.offsets)
+        for i, fixed in self.latin1.items():
+            out[i] = len(fixed)
+        return out
+
+
+def decode_block(data: bytes) -> Lines:
+    """The block's lines; those that are not valid UTF-8 decoded as latin-1.
+
+    Only lines with a byte above 0x7F are checked one by one, and only the invalid ones are
+    re-encoded (on their own: the block itself is not copied).
+    """
     buf = np.frombuffer(data, dtype=np.uint8)
     ends = np.flatnonzero(buf == 10)
     offsets = np.empty(len(ends) + 1, dtype=np.int64)
     offsets[0] = 0
     offsets[1:] = ends + 1
-    arr = pa.LargeStringArray.from_buffers(
-        len(ends), pa.py_buffer(offsets), pa.py_buffer(data), null_count=0
-    )
-    return arr, latin1, data, offsets
+    bad = [] if data.isascii() else _invalid_utf8_lines(data, buf, ends)
+    latin1 = {i: data[offsets[i] : offsets[i + 1]].decode("latin-1").encode() for i in bad}
+    return Lines(data, offsets, latin1)
+
+
+def _invalid_utf8_lines(data: bytes, buf: np.ndarray, ends: np.ndarray) -> list[int]:
+    """Indices of the (newline-ended) lines that are not valid UTF-8: the lines with a byte above
+    0x7F, each then decoded. Those bytes are found vectorised in two steps, as they are rare: which
+    4 KiB chunks hold one (their 64-bit words OR-ed together), then where in those chunks."""
+    whole = len(buf) // _CHUNK * _CHUNK
+    words = buf[:whole].view(np.uint64).reshape(-1, _CHUNK // 8)
+    hot = np.flatnonzero(np.bitwise_or.reduce(words, axis=1) & np.uint64(0x8080808080808080))
+    rows, cols = np.nonzero(buf[:whole].reshape(-1, _CHUNK)[hot] >= 0x80)
+    high = np.concatenate((hot[rows] * _CHUNK + cols, np.flatnonzero(buf[whole:] >= 0x80) + whole))
+    candidates = np.unique(np.searchsorted(ends, high))
+    bad = []
+    for i in candidates[candidates < len(ends)].tolist():  # bytes after the last newline: no line
+        try:
+            data[int(ends[i - 1]) + 1 if i else 0 : int(ends[i])].decode("utf-8")
+        except UnicodeDecodeError:
+            bad.append(i)
+    return bad
+
+
+_CHUNK = 4096
 
 
 def _why(line: bytes, fmt: LogFormat) -> str:
@@ -98,34 +151,49 @@ def parse_block(block: Block, opts: ParseOptions) -> Parsed:
     rejects = list(block.rejects)
     if not block.data:
         return Parsed(SCHEMA.empty_table(), rejects)
-    lines, latin1, data, offsets = decode_block(block.data)
+    lines = decode_block(block.data)
+    n = len(lines)
+    aside = np.empty(0, dtype=np.int64)  # lines parsed after the others (by the regex)
     if opts.fmt.name in FAST_COLUMNS:
-        fields, matched = _fields_mixed(lines, data, offsets, opts.fmt)
+        fields, matched, aside = _fields_mixed(lines, opts.fmt)
     elif opts.fmt.kind == "regex":
-        fields, matched = _fields_regex(lines, opts.fmt)
+        fields, matched = _fields_regex(lines.array(), opts.fmt)
     elif opts.fmt.kind == "csv":
-        fields, matched = _fields_csv(lines, opts)
+        fields, matched = _fields_csv(lines.array(), opts)
     else:
-        fields, matched = _fields_jsonl(lines, opts)
-    reasons: dict[int, str] = {}  # line index in block -> why it was rejected
+        fields, matched = _fields_jsonl(lines.array(), opts)
+    # row -> line: the lines in order, but those set aside come after the others
+    row_line = np.arange(n, dtype=np.int64)
+    reordered = 0 < len(aside) < n
+    if reordered:
+        row_line = np.concatenate((np.delete(row_line, aside), aside))
     matched_np = np.asarray(matched.to_numpy(zero_copy_only=False), dtype=bool)
-    for idx in np.flatnonzero(~matched_np).tolist():
-        raw = lines[idx].as_py().encode("utf-8")
-        reasons[idx] = _why(raw, opts.fmt) if opts.fmt.kind == "regex" else _why_other(raw)
-    table, bad = _typed(fields, opts, matched_np)
-    for idx, why in bad:
-        reasons.setdefault(idx, why)
-    too_long = pc.greater(pc.binary_length(lines), opts.max_line)
-    for idx in np.flatnonzero(np.asarray(too_long.to_numpy(zero_copy_only=False))).tolist():
+    # line -> why it was rejected; "" for a line that did not match (why: from its text, below)
+    reasons: dict[int, str] = dict.fromkeys(row_line[~matched_np].tolist(), "")
+    for idx in np.flatnonzero(lines.lengths() > opts.max_line).tolist():
         reasons[idx] = f"line longer than {opts.max_line} bytes"
-    if reasons:
-        keep = np.ones(len(lines), dtype=bool)
-        for idx in sorted(reasons):
-            keep[idx] = False
-            text = lines[idx].as_py().encode("utf-8")[:PREVIEW]
-            rejects.append(Reject(block.first_line + idx, reasons[idx], text))
-        table = table.filter(pa.array(keep))
-    return Parsed(table, rejects, latin1)
+    kept = np.ones(n, dtype=bool)  # lines still in the running, by line
+    kept[list(reasons)] = False
+    if reordered or reasons:  # one gather: the matched rows, back in line order
+        row_of = np.empty(n, dtype=np.int64)
+        row_of[row_line] = np.arange(n)
+        rows = pa.array(row_of[kept])
+        fields = {name: pc.take(col, rows) for name, col in fields.items()}
+    kept_lines = np.flatnonzero(kept)
+    table, bad = _typed(fields, opts, len(kept_lines))
+    if bad:
+        for row, why in bad:
+            reasons.setdefault(int(kept_lines[row]), why)
+        good = np.ones(len(kept_lines), dtype=bool)
+        good[[row for row, _ in bad]] = False
+        table = table.filter(pa.array(good))
+    order = np.array(sorted(reasons), dtype=np.int64)
+    for idx, text in zip(order.tolist(), lines.texts(order), strict=True):
+        why = reasons[idx]
+        if not why:
+            why = _why(text, opts.fmt) if opts.fmt.kind == "regex" else _why_other(text)
+        rejects.append(Reject(block.first_line + idx, why, text[:PREVIEW]))
+    return Parsed(table, rejects, len(lines.latin1), len(aside))
 
 
 _CLF = ("ip", "ident", "user", "t1", "t2", "request", "status", "bytes")
@@ -139,55 +207,107 @@ FAST_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-MIN_FAST_LINES = 256
+MIN_FAST_LINES = 256  # below this many lines the regex is as quick as the split
 
 
-def _fields_mixed(
-    lines: pa.LargeStringArray, data: bytes, offsets: np.ndarray, fmt: LogFormat
-) -> tuple[dict[str, pa.Array], pa.Array]:
-    """Fast path where it holds; halves around odd lines until they are few, then the regex."""
-    # an explicit stack, not a recursive closure: a closure that calls itself is a reference
-    # cycle, and a cycle keeps every block's arrays alive until the garbage collector runs
-    pieces: list[tuple[dict[str, pa.Array], pa.Array]] = []
-    todo = [(0, len(lines))]
-    while todo:
-        lo, hi = todo.pop()
-        if hi - lo >= MIN_FAST_LINES:
-            got = _fields_fast(data[offsets[lo] : offsets[hi]], hi - lo, fmt)
-            if got is not None:
-                pieces.append(got)
-                continue
-            if hi - lo >= 2 * MIN_FAST_LINES:
-                mid = (lo + hi) // 2
-                todo.extend([(mid, hi), (lo, mid)])  # lo half popped first: pieces stay in order
-                continue
-        pieces.append(_fields_regex(lines.slice(lo, hi - lo), fmt))
-    if len(pieces) == 1:
-        return pieces[0]
-    names = pieces[0][0].keys()
-    fields = {
-        n: pa.concat_arrays([pc.cast(f[n], pa.large_string()) for f, _ in pieces]) for n in names
+def _fields_mixed(lines: Lines, fmt: LogFormat) -> tuple[dict[str, pa.Array], pa.Array, np.ndarray]:
+    """The fast split for the lines it can take, the format's regex for exactly the others.
+
+    Lines the split cannot take as they are (a CR inside the line, escaped quotes, invalid UTF-8)
+    are found first and set aside; the split then reports the rows it refuses (unbalanced quotes,
+    wrong width, binary) with their row numbers, and those lines are set aside too. Only the
+    set-aside lines go through the regex, which also names why each bad one is bad. Returns the
+    fields, which rows matched, and the set-aside lines: the rows are the other lines in order,
+    then those (in that order).
+    """
+    n, data, offsets = len(lines), lines.data, lines.offsets
+    odd = _odd_lines(data, offsets)
+    if lines.latin1:
+        odd = np.union1d(odd, np.fromiter(lines.latin1, dtype=np.int64))
+    split = None
+    if n - len(odd) >= MIN_FAST_LINES:
+        starts = offsets  # where each line the split reads starts
+        if len(odd):
+            starts = np.concatenate(([0], np.cumsum(np.delete(np.diff(offsets), odd))))
+        split = _fields_fast(_drop_lines(data, offsets, odd), starts, fmt)
+    if split is None:  # too few lines to be worth it, or rows the split did not account for
+        return (*_fields_regex(lines.array(), fmt), np.arange(n, dtype=np.int64))
+    fields, ok, refused = split
+    if not len(odd) and not len(refused):
+        return fields, ok, odd
+    fast_lines = np.delete(np.arange(n, dtype=np.int64), odd)
+    aside = np.union1d(odd, fast_lines[refused])
+    # every built-in web format has a [time]: a line without ']' cannot match, no need to ask RE2
+    can_match = np.fromiter((b"]" in t for t in lines.texts(aside)), dtype=bool, count=len(aside))
+    aside = np.concatenate((aside[can_match], aside[~can_match]))
+    slow, slow_ok = _fields_regex(lines.strings(aside[: can_match.sum()]), fmt)
+    junk = len(aside) - len(slow_ok)
+    merged = {
+        name: pa.concat_arrays([col, pc.cast(slow[name], col.type), pa.nulls(junk, col.type)])
+        for name, col in fields.items()
     }
-    return fields, pa.concat_arrays([m for _, m in pieces])
+    return merged, pa.concat_arrays([ok, slow_ok, pa.array(np.zeros(junk, dtype=bool))]), aside
+
+
+def _odd_lines(data: bytes, offsets: np.ndarray) -> np.ndarray:
+    """Indices of the lines the split would misread: a CR inside a line (a row break to Arrow's
+    reader; a CRLF ending is fine) or an escaped quote (the reader does not unescape)."""
+    buf = np.frombuffer(data, dtype=np.uint8)
+    last = len(buf) - 1
+    cr = _find_all(data, b"\r")
+    slash = _find_all(data, b"\\")
+    hits = np.concatenate(
+        (cr[buf[np.minimum(cr + 1, last)] != 10], slash[buf[np.minimum(slash + 1, last)] == 34])
+    )
+    if not len(hits):
+        return hits
+    return np.unique(np.searchsorted(offsets, hits, side="right") - 1)
+
+
+def _find_all(data: bytes, byte: bytes, few: int = 256) -> np.ndarray:
+    """Offsets of `byte`: memchr-speed searches while there are few, one vectorised pass if not."""
+    out: list[int] = []
+    pos = data.find(byte)
+    while pos >= 0:
+        if len(out) == few:
+            return np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord(byte))
+        out.append(pos)
+        pos = data.find(byte, pos + 1)
+    return np.asarray(out, dtype=np.int64)
+
+
+def _drop_lines(data: bytes, offsets: np.ndarray, drop: np.ndarray) -> bytes:
+    """The block without the given lines."""
+    return _splice(data, offsets, dict.fromkeys(drop.tolist(), b"")) if len(drop) else data
+
+
+def _splice(data: bytes, offsets: np.ndarray, lines: dict[int, bytes]) -> bytes:
+    """`data` with the given lines (index -> new text, newline included) replaced."""
+    pieces: list[bytes | memoryview] = []
+    view, prev = memoryview(data), 0
+    for i in sorted(lines):
+        pieces += [view[prev : int(offsets[i])], lines[i]]
+        prev = int(offsets[i + 1])
+    pieces.append(view[prev:])
+    return b"".join(pieces)
 
 
 def _fields_fast(
-    data: bytes, n_lines: int, fmt: LogFormat
-) -> tuple[dict[str, pa.Array], pa.Array] | None:
+    data: bytes, starts: np.ndarray, fmt: LogFormat
+) -> tuple[dict[str, pa.Array], pa.Array, np.ndarray] | None:
     """The built-in formats split as space-delimited, quoted CSV by Arrow's C++ reader.
 
-    Several times faster than the regex, and only trusted when every line became exactly one
-    row of the right width; otherwise (odd quoting, CR bytes, short rows) the caller falls back
-    to the regex, which also names the bad lines.
+    Several times faster than the regex. Rows the reader refuses (wrong width, a quote left open,
+    which swallows the lines up to the next quote) are skipped; their lines, and those of any
+    accepted row that spans lines, are returned for the regex (`_place_rows`). The fields and the
+    checks cover the other lines, in order. None = the rows could not be placed (the caller uses
+    the regex for the whole block).
     """
-    if b"\r" in data or b'\\"' in data:
-        return None
     names = FAST_COLUMNS[fmt.name]
+    refused: list[tuple[int | None, str]] = []
 
-    bad: list[object] = []
-
-    def bail(row: object) -> str:
-        bad.append(row)
+    def set_aside(row: pacsv.InvalidRow) -> str:
+        refused.append((row.number, row.text))
         return "skip"
 
     try:
@@ -203,7 +323,7 @@ def _fields_fast(
                 double_quote=False,
                 newlines_in_values=False,
                 ignore_empty_lines=False,
-                invalid_row_handler=bail,
+                invalid_row_handler=set_aside,
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types=dict.fromkeys(names, pa.large_string()),
@@ -213,10 +333,15 @@ def _fields_fast(
         )
     except pa.ArrowInvalid:
         return None
-    if bad or table.num_rows != n_lines:
+    placed = _place_rows(table, refused, data, starts)
+    if placed is None:
         return None
+    aside, keep = placed
+    if keep is not None:
+        table = table.filter(keep)
     cols = {name: table[name].combine_chunks() for name in names}
     t1, t2 = cols.pop("t1"), cols.pop("t2")
+    del cols["ident"], cols["user"]  # never used
     # plain string kernels, several times cheaper than a regex per column
     ok = pc.and_(pc.starts_with(t1, "["), pc.invert(pc.match_substring(t1, "]")))
     ok = pc.and_(ok, pc.and_(pc.ends_with(t2, "]"), pc.equal(pc.count_substring(t2, "]"), 1)))
@@ -230,7 +355,62 @@ def _fields_fast(
         pc.utf8_slice_codeunits(t2, 0, -1),
         pa.scalar(" ", pa.large_string()),
     )
-    return cols, ok
+    return cols, ok, aside
+
+
+def _place_rows(
+    table: pa.Table, refused: list[tuple[int | None, str]], data: bytes, starts: np.ndarray
+) -> tuple[np.ndarray, pa.Array | None] | None:
+    """Which lines the reader's rows came from (`starts`: where each line starts, plus the end).
+
+    A row is one line unless a quote left open swallowed the lines up to the next quote. Refused
+    rows come with their row number and text, which says how many lines they took (checked
+    against the bytes of those lines). If the rows still do not add up to the lines, an accepted
+    row swallowed some too (an open quote that happened to leave the right width): found by the
+    newlines in its fields. Returns the lines to set aside (sorted) and which accepted rows to
+    keep (None: all); None when the rows cannot be placed.
+    """
+    n_lines, n_rows = len(starts) - 1, table.num_rows + len(refused)
+    if not refused and n_rows == n_lines and not _open_at_end(table):
+        return np.empty(0, dtype=np.int64), None
+    numbers = [number for number, _ in refused]
+    if any(number is None or not 0 < number <= n_rows for number in numbers):
+        return None
+    refused_rows = np.asarray(numbers, dtype=np.int64) - 1
+    spans = np.ones(n_rows, dtype=np.int64)
+    spans[refused_rows] = [text.count("\n") + 1 for _, text in refused]
+    accepted = np.delete(np.arange(n_rows), refused_rows)
+    # the block's last line may end inside a quote left open: the reader then accepts it, its last
+    # field taking the final newline
+    open_at_end = len(accepted) > 0 and accepted[-1] == n_rows - 1 and _open_at_end(table)
+    swallowing = accepted[-1:] if open_at_end else np.empty(0, dtype=np.int64)
+    if spans.sum() != n_lines:
+        newlines = np.zeros(len(accepted), dtype=np.int64)
+        for column in table.columns:
+            newlines += pc.count_substring(column, "\n").to_numpy()
+        if open_at_end:
+            newlines[-1] -= 1  # the final newline ends the block, it starts no line
+        spans[accepted] += newlines
+        if spans.sum() != n_lines:
+            return None
+        swallowing = np.union1d(swallowing, accepted[newlines > 0])
+    keep = pa.array(~np.isin(accepted, swallowing)) if len(swallowing) else None
+    first = np.cumsum(spans) - spans  # each row's first line
+    begin = starts[first[refused_rows]].tolist()
+    end = (starts[first[refused_rows] + spans[refused_rows]] - 1).tolist()
+    for a, b, (_, text) in zip(begin, end, refused, strict=True):
+        if data[a:b].removesuffix(b"\r") != text.encode():  # a CRLF ending is not in the text
+            return None
+    rows = np.union1d(refused_rows, swallowing)
+    # every line of those rows: each row's first line, then the next ones while its span lasts
+    lines = np.repeat(first[rows], spans[rows])
+    lines += np.arange(len(lines)) - np.repeat(np.cumsum(spans[rows]) - spans[rows], spans[rows])
+    return lines, keep
+
+
+def _open_at_end(table: pa.Table) -> bool:
+    """The last row's last field ran into the block's final newline: a quote left open."""
+    return table.num_rows > 0 and str(table.column(table.num_columns - 1)[-1]).endswith("\n")
 
 
 def _digits(arr: pa.Array) -> pa.Array:
@@ -352,13 +532,13 @@ def _durations_ms(values: pa.Array, unit: str) -> pa.Array:
 
 
 def _typed(
-    fields: dict[str, pa.Array], opts: ParseOptions, matched: np.ndarray
+    fields: dict[str, pa.Array], opts: ParseOptions, n: int
 ) -> tuple[pa.Table, list[tuple[int, str]]]:
-    n = len(matched)
+    """The n rows of lines that matched the format, typed; and the rows with a bad value, why."""
     bad: list[tuple[int, str]] = []
 
     def flag(mask: pa.Array, why: str) -> None:
-        arr = np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool) & matched
+        arr = np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)
         bad.extend((int(i), why) for i in np.flatnonzero(arr))
 
     empty = pa.nulls(n, pa.large_string())

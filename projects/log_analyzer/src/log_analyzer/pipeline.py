@@ -14,12 +14,14 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from de_common.errors import UserError
 from log_analyzer.aggregate import Aggregate
 from log_analyzer.blocks import Reading, Reject, aligned_ranges, iter_blocks
+from log_analyzer.config import available_cpus
 from log_analyzer.filters import Filters
 from log_analyzer.formats import BUILTIN, LogFormat, compile_format_string, detect
 from log_analyzer.parquet_out import write_parts
@@ -48,7 +50,7 @@ class Options:
     column_overrides: dict[str, str] = field(default_factory=dict)
     block_size: int = 4 << 20
     max_line: int = 1 << 20
-    workers: int = 1
+    workers: int = field(default_factory=available_cpus)
     executor: str = "threads"  # threads | processes
     filters: Filters = field(default_factory=Filters)
     strip_query: bool = True
@@ -85,6 +87,7 @@ class UnitResult:
     rejected: int = 0
     filtered: int = 0
     latin1: int = 0
+    fallback: int = 0  # lines the fast split set aside for the regex
     end_offset: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
     rejects_file: str | None = None
@@ -107,6 +110,7 @@ class RunResult:
     vanished: list[str]
     rejects_path: str | None
     parts_dir: str | None = None
+    fallback: int = 0
 
 
 def resolve_format(opts: Options, sources: list[Input]) -> LogFormat:
@@ -248,6 +252,7 @@ def run_unit(
             res.lines += lines
             res.rejected += len(parsed.rejects)
             res.latin1 += parsed.latin1_lines
+            res.fallback += parsed.fallback_lines
             kept = opts.filters.apply(parsed.table)
             res.parsed += parsed.table.num_rows
             res.filtered += parsed.table.num_rows - kept.num_rows
@@ -278,10 +283,15 @@ def run_unit(
 
 
 def _spool(fh: Any, rejects: list[Reject], reasons: Counter[str]) -> None:
+    """One line per reject, as json.dumps({"line", "reason", "text"}) writes it (`_copy_rejects`
+    reads it back); a block's rejects share a few reasons, each encoded once."""
+    reasons.update(r.reason for r in rejects)
+    quoted = {reason: json.dumps(reason) for reason in {r.reason for r in rejects}}
+    out = []
     for r in rejects:
-        reasons[r.reason] += 1
-        text = r.text.rstrip(b"\r\n").decode("utf-8", errors="backslashreplace")
-        fh.write(json.dumps({"line": r.line, "reason": r.reason, "text": text}) + "\n")
+        text = json.dumps(r.text.rstrip(b"\r\n").decode("utf-8", errors="backslashreplace"))
+        out.append(f'{{"line": {r.line}, "reason": {quoted[r.reason]}, "text": {text}}}\n')
+    fh.write("".join(out))
 
 
 def _execute(
@@ -300,10 +310,16 @@ def _execute(
         ctx = multiprocessing.get_context("spawn")
         pool = ProcessPoolExecutor(max_workers=opts.workers, mp_context=ctx)
     with pool:
-        # a finished future keeps its result (a whole unit aggregate) alive: drop each once used
-        futures = deque(pool.submit(run_unit, u, opts, spool, parts) for u in units)
+        # Units are submitted a few ahead of the one being merged, not all at once: a finished
+        # future keeps its result (a whole unit aggregate) alive until merged, so the window bounds
+        # memory whatever the number of units; each is dropped once used.
+        window = 2 * opts.workers
+        todo = iter(units)
+        futures = deque(pool.submit(run_unit, u, opts, spool, parts) for u in islice(todo, window))
         for u in units:
             r = futures.popleft().result()
+            for nxt in islice(todo, 1):
+                futures.append(pool.submit(run_unit, nxt, opts, spool, parts))
             on_bytes(r.end_offset - u.start)
             yield r
 
@@ -348,6 +364,7 @@ def analyze(
                 out.rejected += res.rejected
                 out.filtered += res.filtered
                 out.latin1 += res.latin1
+                out.fallback += res.fallback
                 out.reasons.update(res.reasons)
                 if res.vanished:
                     out.vanished.append(res.vanished)
@@ -410,20 +427,14 @@ def commit(result: RunResult, opts: Options) -> None:
 
 
 def _copy_rejects(spool: str, out: Any, path: str, base: int) -> None:
+    # spool lines are {"line": N, "reason": ..., "text": ...} as json.dumps wrote them: prefix the
+    # file and renumber without decoding and encoding every reject again
+    file = json.dumps(path)
     with open(spool, encoding="utf-8") as fh:
         for line in fh:
-            rec = json.loads(line)
-            out.write(
-                json.dumps(
-                    {
-                        "file": path,
-                        "line": rec["line"] + base,
-                        "reason": rec["reason"],
-                        "text": rec["text"],
-                    }
-                )
-                + "\n"
-            )
+            number, _, rest = line.partition(", ")
+            number = number.removeprefix('{"line": ')
+            out.write(f'{{"file": {file}, "line": {int(number) + base}, {rest}')
 
 
 def _noop(_: int) -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from de_common.durable import write_atomically
 from de_common.errors import UserError
 from log_analyzer.sources import fingerprint
 
@@ -60,10 +60,9 @@ def load_state(path: Path) -> list[FileState]:
 
 def save_state(path: Path, entries: list[FileState]) -> None:
     """Write atomically so a crash leaves the old state or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps({"version": 1, "files": [asdict(e) for e in entries]}, indent=1))
-    os.replace(tmp, path)
+    write_atomically(
+        path, json.dumps({"version": 1, "files": [asdict(e) for e in entries]}, indent=1)
+    )
 
 
 def resume_point(seen: Observed, entries: list[FileState]) -> tuple[Resume, FileState | None]:

@@ -18,6 +18,7 @@ ANALYZE_KEYS = [
     "format",
     "files",
     "latin1_lines",
+    "fallback_lines",
     "reject_rate",
     "reject_reasons",
     "rejects_file",

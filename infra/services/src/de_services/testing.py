@@ -10,6 +10,10 @@ Isolation helpers give every test its own namespace: `pg_database` (a fresh data
 Client libraries (psycopg2, confluent-kafka, boto3, pyspark) are imported only by the fixture that needs
 them, so a project installs only its own clients.
 
+Outage tests (a broker restarted mid-run, HDFS stopped mid-upload) use `private_service(name)`: an
+instance of their own, in its own state folder on shifted ports, that they stop and start without
+disturbing the shared instance every other test uses.
+
 Crash tests, one convention: the job marks its crash-worthy moments with
 `de_common.faults.fault_point("load.after_copy")`; a test runs the job with `fault_env(point)` in its
 environment (`DE_FAULT=load.after_copy`, or `point@N` for the N-th time) and the process SIGKILLs
@@ -23,9 +27,13 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import socket
+import subprocess
+import sys
 import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -33,7 +41,14 @@ import pytest
 
 from de_services import ServiceError, ServiceUnavailable, resolve
 
-__all__ = ["fault_env", "in_ci", "s3_client", "service_missing", "unique_name"]
+__all__ = [
+    "PrivateService",
+    "fault_env",
+    "in_ci",
+    "s3_client",
+    "service_missing",
+    "unique_name",
+]
 
 
 def fault_env(
@@ -285,3 +300,108 @@ def hdfs_dir(hdfs_url: str) -> Iterator[str]:
         yield path
     finally:
         _webhdfs(hdfs_url, path, "DELETE", "DELETE", recursive="true")
+
+
+# --- private instances: for tests that stop and restart a service --------------------------------
+
+
+@dataclass
+class PrivateService:
+    """A service instance of the test's own: own state folder, ports shifted by `offset`.
+
+    Driven through the launcher's CLI in a subprocess, so this process's environment (and the
+    shared instance the session fixtures resolved) is never touched.
+    """
+
+    name: str
+    state_dir: Path
+    offset: int
+    url: str = field(default="", init=False)
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment that addresses this instance (for a child `de-services` call)."""
+        return {"DE_STATE_DIR": str(self.state_dir), "DE_PORT_OFFSET": str(self.offset)}
+
+    def _cli(self, *args: str, timeout: float = 240) -> str:
+        proc = subprocess.run(
+            [sys.executable, "-m", "de_services", *args],
+            env={**os.environ, **self.env},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if proc.returncode != 0:
+            tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+            raise ServiceError(f"de-services {' '.join(args)} failed: {' | '.join(tail)}")
+        return proc.stdout
+
+    def start(self) -> str:
+        """Start (or reuse) the instance and return its URL."""
+        self._cli("up", self.name)
+        for line in self._cli("env", self.name).splitlines():
+            self.url = line.partition("=")[2]
+        if not self.url:
+            raise ServiceError(f"{self.name}: started but reports no URL")
+        return self.url
+
+    def stop(self) -> None:
+        """Stop it the way `de-services down` does: no process, no listening port left."""
+        self._cli("down", self.name)
+
+    def restart(self) -> str:
+        self.stop()
+        return self.start()
+
+    def close(self) -> None:
+        """Stop everything in its state folder (the service and any it required)."""
+        self._cli("down")
+
+
+def _ports_free(ports: list[int]) -> bool:
+    for port in ports:
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+    return True
+
+
+def _free_offset(name: str) -> int:
+    """A port offset at which every port of the service (and what it requires) is free."""
+    from de_services import registry
+
+    ports = [p for s in registry.with_requirements([name]) for p in s.ports.values()]
+    # Offsets 0 (the shared instance) and 1000 (`de-services measure`) are taken by convention;
+    # stay below the kernel's ephemeral range (32768) so no client socket lands on our ports.
+    for offset in range(1100, 32768 - max(ports), 100):
+        if _ports_free([p + offset for p in ports]):
+            return offset
+    raise ServiceError(f"{name}: no free port offset for a private instance")
+
+
+@pytest.fixture
+def private_service(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[[str], PrivateService]]:
+    """Factory: `private_service("rabbitmq")` starts an instance only this test uses; stopped after."""
+    started: list[PrivateService] = []
+
+    def make(name: str) -> PrivateService:
+        try:
+            instance = PrivateService(
+                name, tmp_path_factory.mktemp(f"{name}-private"), _free_offset(name)
+            )
+            started.append(instance)
+            instance.start()
+        except (ServiceError, subprocess.TimeoutExpired) as exc:
+            service_missing(str(exc))
+        return instance
+
+    yield make
+    for instance in reversed(started):
+        with contextlib.suppress(ServiceError, subprocess.TimeoutExpired):
+            instance.close()

@@ -9,12 +9,15 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from de_services import runtime
 from de_services.catalog import postgres
+from de_services.testing import PrivateService
 
 pytestmark = pytest.mark.integration
 
@@ -194,3 +197,23 @@ def test_kafka_topic_and_hdfs_dir_fixtures(tmp_path: Path) -> None:
             timeout=180,
             check=False,
         )
+
+
+def test_private_service_is_its_own_and_survives_a_restart(
+    private_service: Callable[[str], PrivateService], rabbitmq_url: str
+) -> None:
+    """A private RabbitMQ on shifted ports: stopped and restarted without touching the shared one."""
+    import pika
+
+    broker = private_service("rabbitmq")
+    assert urllib.parse.urlsplit(broker.url).port != urllib.parse.urlsplit(rabbitmq_url).port
+    pika.BlockingConnection(pika.URLParameters(broker.url)).close()
+    port = urllib.parse.urlsplit(broker.url).port
+    broker.stop()
+    with pytest.raises(pika.exceptions.AMQPConnectionError):
+        pika.BlockingConnection(pika.URLParameters(broker.url + "?connection_attempts=1")).close()
+    assert broker.start() == broker.url
+    assert urllib.parse.urlsplit(broker.url).port == port
+    pika.BlockingConnection(pika.URLParameters(broker.url)).close()
+    # The shared instance never noticed.
+    pika.BlockingConnection(pika.URLParameters(rabbitmq_url)).close()

@@ -124,6 +124,14 @@ def rabbitmq_url() -> str:
 
 
 @pytest.fixture(scope="session")
+def rabbitmq_management_url(rabbitmq_url: str) -> str:
+    """The broker's HTTP management API, http://127.0.0.1:25675 (or $DE_RABBITMQ_MANAGEMENT_URL)."""
+    from de_services.catalog import rabbitmq
+
+    return rabbitmq.management_url(rabbitmq_url)
+
+
+@pytest.fixture(scope="session")
 def kafka_bootstrap() -> str:
     """127.0.0.1:29092 (or $DE_KAFKA_BOOTSTRAP)."""
     return _resolve("kafka")
@@ -324,9 +332,19 @@ class PrivateService:
         return {"DE_STATE_DIR": str(self.state_dir), "DE_PORT_OFFSET": str(self.offset)}
 
     def _cli(self, *args: str, timeout: float = 240) -> str:
+        from de_services import registry
+        from de_services.runtime import port_env_var
+
+        # A pinned port or URL of the shared instance in our environment would win over the offset.
+        pinned = {
+            var
+            for service in registry.services().values()
+            for var in (service.env_var, *(port_env_var(service.name, p) for p in service.ports))
+        }
+        env = {k: v for k, v in os.environ.items() if k not in pinned}
         proc = subprocess.run(
             [sys.executable, "-m", "de_services", *args],
-            env={**os.environ, **self.env},
+            env={**env, **self.env},
             capture_output=True,
             text=True,
             timeout=timeout,

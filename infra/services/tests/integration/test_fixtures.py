@@ -215,5 +215,3 @@ def test_private_service_is_its_own_and_survives_a_restart(
     assert broker.start() == broker.url
     assert urllib.parse.urlsplit(broker.url).port == port
     pika.BlockingConnection(pika.URLParameters(broker.url)).close()
-    # The shared instance never noticed.
-    pika.BlockingConnection(pika.URLParameters(rabbitmq_url)).close()

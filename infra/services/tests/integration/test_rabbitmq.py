@@ -81,3 +81,37 @@ def _listening_on_wildcard(port: int) -> bool:
             if cols[3] == "0A" and int(hex_port, 16) == port and set(address) == {"0"}:
                 return True
     return False
+
+
+def test_management_api_reports_queue_counts(
+    rabbitmq_url: str, rabbitmq_management_url: str
+) -> None:
+    """The shared node's management API answers on loopback with the counts operators read."""
+    import base64
+    import json
+    import urllib.request
+
+    conn = pika.BlockingConnection(pika.URLParameters(rabbitmq_url))
+    try:
+        channel = conn.channel()
+        name = f"mgmt_{id(conn)}"
+        channel.queue_declare(name, auto_delete=False)
+        channel.basic_publish("", name, b"x")
+        token = base64.b64encode(b"guest:guest").decode()
+        request = urllib.request.Request(
+            f"{rabbitmq_management_url}/api/queues/%2F/{name}",
+            headers={"Authorization": f"Basic {token}"},
+        )
+        for _ in range(50):  # the management stats are sampled every few seconds
+            with urllib.request.urlopen(request, timeout=10) as resp:
+                info = json.load(resp)
+            if info.get("messages") == 1:
+                break
+            import time
+
+            time.sleep(0.2)
+        assert info["messages"] == 1
+        assert info["messages_unacknowledged"] == 0
+        channel.queue_delete(name)
+    finally:
+        conn.close()

@@ -65,11 +65,15 @@ def _start(rt: Runtime) -> None:
         "loopback_users = none\n"
         "log.file.level = info\n"
         "log.console = false\n"
+        # The management API is how operators (and the projects' `status` commands and exporters)
+        # read queue depth, consumers and unacked counts; loopback only like the rest.
+        f"management.tcp.port = {rt.port('mgmt_port')}\n"
+        "management.tcp.ip = 127.0.0.1\n"
     )
     # The Erlang distribution port would listen on every interface without this.
     (base / "advanced.config").write_text("[{kernel, [{inet_dist_use_interface, {127,0,0,1}}]}].\n")
     (base / "rabbitmq-env.conf").write_text("")
-    (base / "enabled_plugins").write_text("[].\n")
+    (base / "enabled_plugins").write_text("[rabbitmq_management].\n")
     cookie = base / ".erlang.cookie"
     if not cookie.exists():
         cookie.write_text(os.urandom(16).hex().upper())
@@ -111,7 +115,7 @@ def _url(rt: Runtime) -> str:
 SERVICE = Service(
     name="rabbitmq",
     env_var="DE_RABBITMQ_URL",
-    ports={"amqp_port": 25672, "dist_port": 25673, "epmd_port": 24369},
+    ports={"amqp_port": 25672, "dist_port": 25673, "epmd_port": 24369, "mgmt_port": 25675},
     url=_url,
     start=_start,
     ready=_ready,
@@ -145,9 +149,20 @@ def _is_native(url: str) -> bool:
     )
 
 
+def management_url(url: str) -> str:
+    """The HTTP management API beside an AMQP URL: $DE_RABBITMQ_MANAGEMENT_URL, the launcher's own
+    management port for its native node, else the server's default port 15672."""
+    env = os.environ.get("DE_RABBITMQ_MANAGEMENT_URL")
+    if env:
+        return env.rstrip("/")
+    if _is_native(url):
+        return f"http://127.0.0.1:{runtime(SERVICE).port('mgmt_port')}"
+    return f"http://{urllib.parse.urlsplit(url).hostname}:15672"
+
+
 def _management(url: str, method: str, path: str, body: object | None = None) -> None:
     parts = urllib.parse.urlsplit(url)
-    api = os.environ.get("DE_RABBITMQ_MANAGEMENT_URL", f"http://{parts.hostname}:15672")
+    api = management_url(url)
     token = base64.b64encode(
         f"{urllib.parse.unquote(parts.username or 'guest')}:"
         f"{urllib.parse.unquote(parts.password or 'guest')}".encode()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import tomllib
 from pathlib import Path
 
 import nox
@@ -18,6 +17,7 @@ PYTHON = os.environ.get("DE_PYTHON", "3.11")
 UNITS = {
     "shared": "shared",
     "infra": "infra/services",
+    "showcase": "infra/showcase",
     **{name: f"projects/{name}" for name in PROJECTS},
 }
 
@@ -25,7 +25,7 @@ nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_venv = "yes"
 nox.options.error_on_missing_interpreters = True
-nox.options.sessions = ["shared", "infra", *PROJECTS]
+nox.options.sessions = ["shared", "infra", "showcase", *PROJECTS]
 
 
 def _sync(session: nox.Session, unit: str, *groups: str) -> None:
@@ -64,6 +64,13 @@ def infra(session: nox.Session) -> None:
     _checks(session, "infra/services")
 
 
+@nox.session(python=PYTHON)
+def showcase(session: nox.Session) -> None:
+    """Check the showcase runner: its table and page, rendered in headless chromium."""
+    _sync(session, "infra/showcase", "dev")
+    _checks(session, "infra/showcase")
+
+
 def _project_session(name: str) -> None:
     @nox.session(name=name, python=PYTHON)
     def check(session: nox.Session) -> None:
@@ -97,47 +104,11 @@ def _split(session: nox.Session) -> tuple[list[str], list[str]]:
     return chosen or PROJECTS, args
 
 
-def _demo_env(session: nox.Session, name: str) -> dict[str, str]:
-    """The project's `[tool.de-showcase.demo-env]`: each env var set to its local service's URL.
-
-    The launcher runs from its own locked environment, so no project imports it.
-    """
-    pyproject = tomllib.loads((ROOT / "projects" / name / "pyproject.toml").read_text())
-    wanted: dict[str, str] = pyproject.get("tool", {}).get("de-showcase", {}).get("demo-env", {})
-    if not wanted:
-        return {}
-    launcher = ("uv", "run", "--locked", "--quiet", "--project", "infra/services", "de-services")
-    services = sorted(set(wanted.values()))
-    session.run(*launcher, "up", *services, external=True)
-    exported = str(session.run(*launcher, "env", *services, external=True, silent=True))
-    urls: dict[str, str] = {}
-    for line in exported.splitlines():
-        var, _, url = line.removeprefix("export ").partition("=")
-        urls[_SERVICE_OF_ENV.get(var, var)] = url
-    return {var: urls[service] for var, service in wanted.items()}
-
-
-# The launcher's env var for each service (see infra/services/README.md).
-_SERVICE_OF_ENV = {
-    "DE_POSTGRES_URL": "postgres",
-    "DE_RABBITMQ_URL": "rabbitmq",
-    "DE_KAFKA_BOOTSTRAP": "kafka",
-    "DE_HDFS_URL": "hdfs",
-    "DE_HIVE_URL": "hive",
-    "DE_S3_ENDPOINT": "moto",
-    "DE_PROMETHEUS_URL": "prometheus",
-    "DE_PUSHGATEWAY_URL": "pushgateway",
-}
-
-
 @nox.session(python=PYTHON)
 def demo(session: nox.Session) -> None:
-    """The showcase: each project's job end to end on its bundled sample data."""
-    for name in _split(session)[0]:
-        _sync(session, f"projects/{name}")
-        env = _demo_env(session, name)
-        session.log(f"--- demo: {name}" + "".join(f" {k}={v}" for k, v in env.items()))
-        session.run("python", "-m", name, "demo", "--json", env=env)
+    """The showcase: every project's demo end to end, a summary table and .demo/index.html."""
+    _sync(session, "infra/showcase")
+    session.run("de-showcase", "demo", *session.posargs)
 
 
 @nox.session(python=PYTHON)

@@ -11,6 +11,8 @@ declare -A PKGS=(
   [moto]=""
   [prometheus]="prometheus"
   [pushgateway]="prometheus-pushgateway"
+  # Not a service: the headless browser the showcase page is checked in.
+  [showcase]="chromium"
 )
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=("${!PKGS[@]}")

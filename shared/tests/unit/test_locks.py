@@ -12,7 +12,7 @@ import pytest
 
 ROOT = next(p for p in Path(__file__).resolve().parents if (p / "noxfile.py").exists())
 PROJECTS = sorted(p.parent for p in ROOT.glob("projects/*/pyproject.toml"))
-UNITS = [ROOT, ROOT / "shared", ROOT / "infra" / "services", *PROJECTS]
+UNITS = [ROOT, ROOT / "shared", ROOT / "infra" / "services", ROOT / "infra" / "showcase", *PROJECTS]
 TOOL_LOCKS = ROOT / "infra" / "services" / "src" / "de_services" / "toolvenvs"
 
 

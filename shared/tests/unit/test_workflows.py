@@ -13,7 +13,12 @@ import yaml
 ROOT = next(p for p in Path(__file__).resolve().parents if (p / "noxfile.py").exists())
 WORKFLOWS = ROOT / ".github" / "workflows"
 PROJECTS = sorted(p.parent.name for p in ROOT.glob("projects/*/pyproject.toml"))
-PACKAGES = {"shared": "shared", "infra": "infra", **{p: f"projects/{p}" for p in PROJECTS}}
+PACKAGES = {
+    "shared": "shared",
+    "infra": "infra",
+    "showcase": "infra/showcase",
+    **{p: f"projects/{p}" for p in PROJECTS},
+}
 
 
 def load(path: Path) -> dict[object, object]:
@@ -68,4 +73,4 @@ def test_nox_lists_shared_and_every_project():
     )
     assert res.returncode == 0, res.stderr
     listed = {line.split()[1] for line in res.stdout.splitlines() if line.startswith(("* ", "- "))}
-    assert {"shared", "infra", *PROJECTS} <= listed
+    assert {"shared", "infra", "showcase", *PROJECTS} <= listed

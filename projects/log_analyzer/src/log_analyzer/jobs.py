@@ -134,10 +134,19 @@ def demo(settings: LogAnalyzerSettings, request: DemoRequest) -> Summary:
         html_path=folder / "report.html",
         title="log_analyzer demo",
     )
-    return analyze(
+    summary = analyze(
         with_overrides(settings, rejects_file=folder / "rejects.jsonl"),
         AnalyzeRequest([str(p) for p in paths], outputs=outputs, run_id=request.run_id),
     )
+    # What the showcase page shows for this project: the report, and its status mix.
+    summary.extra["output"] = str(outputs.html_path)
+    classes = summary.details.get("report", {}).get("status_classes", {})
+    summary.extra["figure"] = {
+        "title": "responses by status class",
+        "unit": "requests",
+        "bars": classes,
+    }
+    return summary
 
 
 def _pipeline_options(settings: LogAnalyzerSettings, request: AnalyzeRequest) -> pipeline.Options:

@@ -166,8 +166,12 @@ def test_demo_writes_every_output(tmp_path: Path) -> None:
     assert out["records_in"] == out["records_out"] + out["records_rejected"] == 5000
     assert out["records_rejected"] == 5000 // 997
     assert out["records_skipped"] == {"filtered": 0} and out["status"] == "ok"
-    assert list(out) == [*ANALYZE_KEYS, "csv_files", "html", "parquet", "report"]
-    assert out["html"] == str(tmp_path / "d" / "report.html")
+    keys = [*ANALYZE_KEYS, "csv_files", "html", "parquet", "output", "figure", "report"]
+    assert list(out) == keys
+    assert out["html"] == out["output"] == str(tmp_path / "d" / "report.html")
+    # The showcase's figure is the report's own status mix, summing to what was kept.
+    assert out["figure"]["bars"] == out["report"]["status_classes"]
+    assert sum(out["figure"]["bars"].values()) == out["records_out"]
     html = (tmp_path / "d" / "report.html").read_text()
     assert "<svg" in html and "http" not in html.split("<body>")[0]  # nothing fetched
     assert list((tmp_path / "d" / "parquet").glob("date=*/*.parquet"))

@@ -1,0 +1,3 @@
+from de_showcase.cli import main
+
+main()

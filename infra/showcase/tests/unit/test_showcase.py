@@ -1,0 +1,116 @@
+"""The table, the figures and the page, from outcomes built here (no project runs)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from de_showcase import page, terminal
+from de_showcase.demo import Outcome, parse_summary
+from de_showcase.figures import figure_of
+from de_showcase.projects import Project, discover, select
+
+
+def _ok(name: str, **kw: object) -> Outcome:
+    base: dict[str, object] = {"records_in": 10, "records_out": 7, "records_rejected": 2}
+    base["duration_s"] = 1.25
+    base.update(kw)
+    return Outcome(name, f"{name} demo", "ok", **base)  # type: ignore[arg-type]
+
+
+def test_figure_given_by_the_demo_wins_and_drops_non_numbers() -> None:
+    fig = figure_of(
+        {"figure": {"title": "status", "unit": "req", "bars": {"2xx": 5, "x": "n", "b": True}}}
+    )
+    assert fig is not None
+    assert (fig.title, fig.unit, fig.bars) == ("status", "req", [("2xx", 5.0)])
+
+
+def test_without_a_figure_the_balance_is_shown() -> None:
+    fig = figure_of(
+        {"records_out": 7, "records_rejected": 2, "records_skipped": {"duplicate": 1, "x": 0}}
+    )
+    assert fig is not None
+    assert fig.bars == [("out", 7.0), ("rejected", 2.0), ("skipped: duplicate", 1.0)]
+    assert figure_of({"records_out": 0}) is None
+
+
+def test_summary_is_found_after_noise_and_must_be_an_object() -> None:
+    assert parse_summary('progress...\n{"status": "ok", "records_in": 1}\n') == {
+        "status": "ok",
+        "records_in": 1,
+    }
+    with pytest.raises(ValueError):
+        parse_summary("no json here")
+
+
+def test_table_aligns_counts_and_shows_errors_for_failed_rows() -> None:
+    rows = [
+        _ok("log_analyzer", records_in=60000),
+        Outcome("kafka_ingest", "", "unavailable", error="service unavailable: kafka"),
+    ]
+    text = terminal.table(rows)
+    lines = text.splitlines()
+    assert lines[0].split() == [
+        "project",
+        "status",
+        "in",
+        "out",
+        "rejected",
+        "time",
+        "output",
+        "/",
+        "error",
+    ]
+    assert "60,000" in lines[2] and "service unavailable: kafka" in lines[3]
+    # The counts column is right-aligned: the header's "in" and the row's count end together.
+    assert lines[0].index(" in ") + 3 == lines[2].index("60,000") + len("60,000")
+    assert terminal.progress_line(2, 10, rows[1]).startswith("[2/10] kafka_ingest")
+
+
+def test_page_has_a_row_and_a_card_per_project_and_links_only_to_real_files(tmp_path: Path) -> None:
+    report = tmp_path / "log_analyzer" / "report.html"
+    report.parent.mkdir()
+    report.write_text("<html></html>")
+    log = tmp_path / "logs" / "a.log"
+    log.parent.mkdir()
+    log.write_text("x")
+    rows = [
+        _ok(
+            "log_analyzer",
+            output="log_analyzer/report.html",
+            log=str(log),
+            figure=figure_of({"figure": {"title": "t", "bars": {"<b>": 3}}}),
+        ),
+        _ok(
+            "csv_to_postgres", output="postgresql table flights", log=str(tmp_path / "missing.log")
+        ),
+        Outcome("kafka_ingest", "streams", "unavailable", error="service unavailable: <kafka>"),
+    ]
+    html = page.render(rows, tmp_path.resolve())
+    assert len(re.findall(r"<tr><td><a href=\"#", html)) == 3
+    assert len(re.findall(r'<section class="card" id="', html)) == 3
+    hrefs = re.findall(r'href="([^"]+)"', html)
+    assert "log_analyzer/report.html" in hrefs and "logs/a.log" in hrefs
+    # A missing file is shown as text, never linked; user text is escaped.
+    assert not [h for h in hrefs if "missing.log" in h]
+    assert "missing.log</code>" in html
+    assert "&lt;kafka&gt;" in html and "&lt;b&gt;" in html and "<b>" not in html
+
+
+def test_projects_are_discovered_with_their_demo_services(tmp_path: Path) -> None:
+    for name, env in (("b_proj", 'X_URL = "postgres"\nY = "kafka"'), ("a_proj", "")):
+        folder = tmp_path / "projects" / name
+        folder.mkdir(parents=True)
+        (folder / "pyproject.toml").write_text(
+            f'[project]\nname = "{name}"\ndescription = "d"\n[tool.de-showcase.demo-env]\n{env}\n'
+        )
+    found = discover(tmp_path)
+    assert [p.name for p in found] == ["a_proj", "b_proj"]
+    assert found[1].services == ["kafka", "postgres"]
+    assert select(found, ["b_proj"]) == [found[1]]
+    with pytest.raises(ValueError, match="unknown project"):
+        select(found, ["nope"])
+    assert isinstance(found[0], Project)

@@ -25,7 +25,7 @@ nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_venv = "yes"
 nox.options.error_on_missing_interpreters = True
-nox.options.sessions = ["shared", "infra", "showcase", *PROJECTS]
+nox.options.sessions = [*UNITS]
 
 
 def _sync(session: nox.Session, unit: str, *groups: str) -> None:
@@ -267,7 +267,13 @@ def fork(session: nox.Session) -> None:
             shutil.copy2(src, dest / item)
     workflows = dest / ".github" / "workflows"
     workflows.mkdir(parents=True)
-    for wf in ("_project.yml", "ci-shared.yml", "ci-infra.yml", f"ci-{name}.yml"):
+    for wf in (
+        "_project.yml",
+        "ci-shared.yml",
+        "ci-infra.yml",
+        "ci-showcase.yml",
+        f"ci-{name}.yml",
+    ):
         shutil.copy2(ROOT / ".github" / "workflows" / wf, workflows / wf)
     shutil.copy2(ROOT / "projects" / name / "README.md", dest / "README.md")
     session.run("git", "init", "-q", "-b", "main", str(dest), external=True)

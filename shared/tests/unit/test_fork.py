@@ -28,7 +28,14 @@ def test_fork_keeps_one_project_and_its_wiring(tmp_path: Path):
     for lock in ("uv.lock", "shared/uv.lock", f"projects/{project}/uv.lock"):
         assert (dest / lock).read_bytes() == (ROOT / lock).read_bytes(), lock
     wfs = sorted(p.name for p in (dest / ".github" / "workflows").iterdir())
-    assert wfs == sorted(["_project.yml", "ci-infra.yml", "ci-shared.yml", f"ci-{project}.yml"])
+    expected = [
+        "_project.yml",
+        "ci-infra.yml",
+        "ci-shared.yml",
+        "ci-showcase.yml",
+        f"ci-{project}.yml",
+    ]
+    assert wfs == sorted(expected)
     listed = nox("-l", cwd=dest)
     assert listed.returncode == 0, listed.stderr
     sessions = {line.split()[1] for line in listed.stdout.splitlines() if line[:2] in ("* ", "- ")}

@@ -113,7 +113,7 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Benchmarks against each project's anchor tool, printed as ratios."""
+    """Benchmarks against each project's anchor tool; then BENCHMARKS.md and the README's status."""
     chosen, extra = _split(session)
     for name in chosen:
         script = ROOT / "projects" / name / "bench" / "run.py"
@@ -121,7 +121,10 @@ def bench(session: nox.Session) -> None:
             session.log(f"{name}: no bench/run.py")
             continue
         _sync(session, f"projects/{name}", "dev", "bench")
+        # Each run.py ends by saving its verdicts in bench/results.json (de_common.benchmarks).
         session.run("python", str(script), *extra)
+    showcase = ("uv", "run", "--locked", "--quiet", "--project", "infra/showcase", "de-showcase")
+    session.run(*showcase, "bench-table", external=True)
 
 
 @nox.session(python=PYTHON)

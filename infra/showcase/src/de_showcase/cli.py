@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from de_showcase import page, terminal
+from de_showcase import benchtable, page, terminal
 from de_showcase.demo import Context, run_demo
 from de_showcase.projects import discover, repository_root, select
 
@@ -54,6 +54,32 @@ def demo(names: tuple[str, ...], out: Path, timeout: float) -> None:
     click.echo(f"\npage: {written}\nlogs: {out / 'logs'}")
     if not all(o.ok for o in outcomes):
         sys.exit(1)
+
+
+@cli.command("bench-table")
+@click.option("--check", is_flag=True, help="Exit 1 if BENCHMARKS.md or the README is out of date.")
+def bench_table(check: bool) -> None:
+    """Write BENCHMARKS.md and the README's status column from every bench/results.json."""
+    root = repository_root()
+    verdicts = benchtable.load(root)
+    wanted = {
+        root / "BENCHMARKS.md": benchtable.markdown(verdicts),
+        root / "README.md": benchtable.update_readme((root / "README.md").read_text(), verdicts),
+    }
+    stale = [p for p, text in wanted.items() if not p.exists() or p.read_text() != text]
+    if check:
+        for path in stale:
+            click.echo(
+                f"{path.name} is out of date: run `nox -s bench` or `de-showcase bench-table`"
+            )
+        sys.exit(1 if stale else 0)
+    for path in stale:
+        path.write_text(wanted[path])
+    met = sum(v.met for v in verdicts)
+    total = sum(len(v.comparisons) for v in verdicts)
+    click.echo(
+        f"{len(verdicts)} projects, {met} of {total} targets met; wrote {', '.join(p.name for p in stale) or 'nothing new'}"
+    )
 
 
 def _plain(outcome: object) -> dict[str, object]:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from de_showcase import page, terminal
+from de_showcase import benchtable, page, terminal
 from de_showcase.demo import Outcome, parse_summary
 from de_showcase.figures import figure_of
-from de_showcase.projects import Project, discover, select
+from de_showcase.projects import Project, discover, repository_root, select
 
 
 def _ok(name: str, **kw: object) -> Outcome:
@@ -114,3 +114,49 @@ def test_projects_are_discovered_with_their_demo_services(tmp_path: Path) -> Non
     with pytest.raises(ValueError, match="unknown project"):
         select(found, ["nope"])
     assert isinstance(found[0], Project)
+
+
+def _verdicts() -> list[benchtable.Verdicts]:
+    comparisons = [
+        {"figure": "append", "unit": "rows/s", "ours": 92.0, "anchor": "psql \\copy",
+         "anchor_value": 100.0, "target": 0.85, "better": "higher", "note": "", "ratio": 0.92, "met": True},
+        {"figure": "changed", "unit": "rows/s", "ours": 32.0, "anchor": "psql \\copy",
+         "anchor_value": 100.0, "target": 0.5, "better": "higher", "note": "server ceiling",
+         "ratio": 0.32, "met": False},
+    ]  # fmt: skip
+    results = {"data": "5M rows", "command": "nox -s bench", "machine": {"cpus": 2}}
+    return [benchtable.Verdicts("csv_to_postgres", {**results, "comparisons": comparisons})]
+
+
+def test_bench_table_has_a_row_per_comparison_and_says_met_or_missed() -> None:
+    text = benchtable.markdown(_verdicts())
+    rows = [line for line in text.splitlines() if line.startswith("| [csv_to_postgres]")]
+    assert len(rows) == 2
+    assert rows[0].endswith("| 0.92 | >= 0.85 | **met** |")
+    assert rows[1].endswith("| 0.32 | >= 0.5 | **missed** |")
+    assert "  - changed: server ceiling" in text
+
+
+def test_readme_status_cell_is_replaced_only_for_benchmarked_projects() -> None:
+    readme = (
+        "| project | what | services | status |\n|---|---|---|---|\n"
+        "| [csv_to_postgres](projects/csv_to_postgres) | CSV -> PG | PostgreSQL | old words |\n"
+        "| [kafka_ingest](projects/kafka_ingest) | Kafka | Kafka | untouched |\n"
+    )
+    updated = benchtable.update_readme(readme, _verdicts()).splitlines()
+    assert updated[2].startswith(
+        "| [csv_to_postgres](projects/csv_to_postgres) | CSV -> PG | PostgreSQL | "
+    )
+    assert (
+        "**1 of 2 targets met**" in updated[2]
+        and "changed: 0.32x psql \\copy (**missed**)" in updated[2]
+    )
+    assert updated[3].endswith("| untouched |")
+
+
+def test_the_repository_readme_and_benchmarks_md_match_the_results_files() -> None:
+    root = repository_root(Path(__file__).parent)
+    verdicts = benchtable.load(root)
+    assert (root / "BENCHMARKS.md").read_text() == benchtable.markdown(verdicts)
+    readme = (root / "README.md").read_text()
+    assert benchtable.update_readme(readme, verdicts) == readme, "run `nox -s bench` (bench-table)"

@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,6 +31,7 @@ from de_common.config import Settings, load_settings, masked, secret_values
 from de_common.errors import JobError, UserError
 from de_common.flags import given_settings
 from de_common.metrics import job_metrics
+from de_common.profiling import ProfileOptions
 from de_common.run import Run
 
 S = TypeVar("S", bound=Settings)
@@ -49,6 +50,7 @@ class _State:
     config: Path | None
     log_level: str
     log_format: str
+    profile: ProfileOptions = field(default_factory=ProfileOptions)
     run: Run[Any] | None = None
 
     def start(self, flags: dict[str, Any]) -> Run[Any]:
@@ -59,6 +61,7 @@ class _State:
             for value in secret_values(settings):
                 de_logging.add_secret(value)
             self.run = Run(self.project, settings, run_id, job_metrics(self.project))
+            self.run.profile = self.profile
         return self.run
 
 
@@ -108,9 +111,28 @@ def make_cli(project: str, settings_cls: type[Settings], help: str) -> click.Gro
         show_default=True,
         help="auto = JSON lines unless stderr is a terminal.",
     )
+    @click.option(
+        "--profile",
+        "profile_to",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="Run the job under cProfile and save the stats here (top functions to the log).",
+    )
+    @click.option(
+        "--trace-memory",
+        is_flag=True,
+        help="Trace Python allocations (tracemalloc): peak and largest sites to the log.",
+    )
     @click.pass_context
-    def group(ctx: click.Context, config: Path | None, log_level: str, log_format: str) -> None:
-        ctx.obj = _State(project, settings_cls, config, log_level.upper(), log_format)
+    def group(
+        ctx: click.Context,
+        config: Path | None,
+        log_level: str,
+        log_format: str,
+        profile_to: Path | None,
+        trace_memory: bool,
+    ) -> None:
+        profile = ProfileOptions(profile_to, trace_memory)
+        ctx.obj = _State(project, settings_cls, config, log_level.upper(), log_format, profile)
 
     @group.command("config")
     @pass_run

@@ -24,6 +24,7 @@ from de_common import logging as de_logging
 from de_common.config import Settings
 from de_common.errors import JobError, ServiceUnavailable, UserError
 from de_common.metrics import JobMetrics, push, serve
+from de_common.profiling import ProfileOptions, profiled
 
 S = TypeVar("S", bound=Settings)
 
@@ -103,6 +104,7 @@ class Run(Generic[S]):
     run_id: str
     metrics: JobMetrics
     started: float = field(default_factory=time.monotonic)
+    profile: ProfileOptions = field(default_factory=ProfileOptions)
 
     def execute(
         self,
@@ -131,7 +133,8 @@ class Run(Generic[S]):
     ) -> Summary:
         started = time.perf_counter()
         try:
-            summary = job()
+            with profiled(self.profile):
+                summary = job()
             summary.check()
         except (UserError, JobError) as exc:
             partial = exc.summary if isinstance(exc, JobFailed) else Summary()

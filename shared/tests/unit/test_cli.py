@@ -195,3 +195,21 @@ def test_the_table_for_a_person_prints_values_as_they_are(run_app):
     res = run_app("job")
     assert res.returncode == 0, res.stderr
     assert "^[a-z][a-z0-9_.]{0,63}$" in res.stdout
+
+
+def test_profile_and_trace_memory_log_where_time_and_memory_went(run_app, tmp_path):
+    prof = tmp_path / "job.prof"
+    res = run_app("--profile", str(prof), "--trace-memory", "job", "--json")
+    assert res.returncode == 0, res.stderr
+    # The summary is the same as an unprofiled run's: the figures go to the log.
+    assert json.loads(res.stdout)["records_in"] == 3
+    logs = [json.loads(line) for line in res.stderr.splitlines()]
+    cpu = next(line for line in logs if line["msg"] == "cpu profile written")
+    assert cpu["path"] == str(prof) and "cumulative" in cpu["top"]
+    import pstats
+
+    functions = {fn for (_, _, fn) in pstats.Stats(str(prof)).stats}  # type: ignore[attr-defined]
+    assert "work" in functions  # the job's own function was profiled
+    memory = next(line for line in logs if line["msg"] == "memory traced")
+    assert memory["python_peak_mib"] >= 0 and memory["process_peak_rss_mib"] > 10
+    assert memory["largest_sites"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from de_showcase import benchtable, page, terminal
+from de_showcase import benchtable, page, roadmap, terminal
 from de_showcase.demo import Outcome, parse_summary
 from de_showcase.figures import figure_of
 from de_showcase.projects import Project, discover, repository_root, select
@@ -160,3 +160,33 @@ def test_the_repository_readme_and_benchmarks_md_match_the_results_files() -> No
     assert (root / "BENCHMARKS.md").read_text() == benchtable.markdown(verdicts)
     readme = (root / "README.md").read_text()
     assert benchtable.update_readme(readme, verdicts) == readme, "run `nox -s bench` (bench-table)"
+
+
+def test_every_roadmap_link_names_a_symbol_that_exists() -> None:
+    root = repository_root(Path(__file__).parent)
+    found = roadmap.links((root / "README.md").read_text())
+    assert len(found) >= 20
+    problems = [p for link in found if (p := roadmap.problem(root, link))]
+    assert problems == []
+
+
+def test_a_roadmap_link_to_a_missing_symbol_or_file_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "mod.py").write_text(
+        "class A:\n    def m(self):\n        pass\n\nLIMIT = 3\n\nasync def run():\n    pass\n"
+    )
+    readme = (
+        "## Roadmap map\n\n| topic | where |\n|---|---|\n"
+        "| x | [`mod.A.m`](pkg/mod.py), [`mod.LIMIT`](pkg/mod.py), [`mod.run`](pkg/mod.py) |\n"
+        "| y | [`mod.A.gone`](pkg/mod.py); [`mod.B`](pkg/mod.py); [`other.A`](pkg/mod.py) |\n"
+        "| z | [`gone.f`](pkg/gone.py) |\n\n## Next\n| q | [`mod.nope`](pkg/mod.py) |\n"
+    )
+    found = roadmap.links(readme)
+    assert [link.symbol for link in found][:3] == ["mod.A.m", "mod.LIMIT", "mod.run"]
+    problems = [roadmap.problem(tmp_path, link) for link in found]
+    assert problems[:3] == [None, None, None]
+    assert problems[3] == "y: pkg/mod.py defines no A.gone"
+    assert problems[4] == "y: pkg/mod.py defines no B"
+    assert problems[5] == "y: other.A should read mod.<symbol> for pkg/mod.py"
+    assert problems[6] == "z: pkg/gone.py does not exist"
+    assert len(found) == 7  # the link under the next heading is not the roadmap's

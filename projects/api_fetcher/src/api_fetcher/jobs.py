@@ -198,6 +198,18 @@ def combine(first: Summary, second: Summary, folder: Path) -> Summary:
         "second_run_in": second.records_in,
         "second_run_out": second.records_out,
         "folder": str(folder),
+        # For the showcase page: where the data is, and what each run brought in.
+        "output": str(folder / "data"),
+        "figure": {
+            "title": "records written: full run, then the incremental run after changes",
+            "unit": "records",
+            "bars": {
+                "first run": first.records_out,
+                "second run (new + changed)": second.records_out,
+                "duplicates dropped": skipped["duplicate"],
+                "quarantined": first.records_rejected + second.records_rejected,
+            },
+        },
     }
     summary.details = {"first_run": first.details, "second_run": second.details}
     return summary

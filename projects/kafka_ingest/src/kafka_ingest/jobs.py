@@ -164,5 +164,20 @@ def demo(
             "parquet_rows": result.parquet_rows,
             "parquet_dir": str(result.parquet_dir),
             "exactly_once": result.parquet_rows == produced.produced and replayed.written == 0,
+            # For the showcase page: where the data is, and each stage's count.
+            "output": str(result.parquet_dir.resolve()),
+            "figure": {
+                "title": "messages through each stage (the replay stores nothing twice)",
+                "unit": "messages",
+                "bars": {
+                    "produced": produced.produced,
+                    "DLQ at the producer": produced.rejected,
+                    "consumed": consumed.records_in,
+                    "DLQ at the consumer": consumed.dlq,
+                    "in Parquet": result.parquet_rows,
+                    "replayed": replayed.records_in,
+                    "stored again by the replay": replayed.written,
+                },
+            },
         },
     )

@@ -21,3 +21,8 @@ def test_demo_accounts_for_every_record(kafka_bootstrap: str, tmp_path: Path) ->
     assert summary["parquet_rows"] == summary["produced"] == 1960
     assert summary["replay_written"] == 0 and summary["replay_duplicates_skipped"] == 1960
     assert summary["exactly_once"] is True
+    # The showcase's figure tells the same story as the counts.
+    bars = summary["figure"]["bars"]
+    stored = (bars["produced"], bars["in Parquet"], bars["stored again by the replay"])
+    assert stored == (1960, 1960, 0)
+    assert Path(summary["output"]).is_dir()

@@ -41,10 +41,12 @@ def demo(names: tuple[str, ...], out: Path, timeout: float) -> None:
     ctx = Context(root=root, out=out, launcher=(*launcher, "de-services"), timeout_s=timeout)
     outcomes = []
     for index, project in enumerate(chosen, 1):
-        click.echo(f"[{index}/{len(chosen)}] {project.name} ...", nl=False)
+        live = sys.stdout.isatty()  # a log file gets one finished line per project, not two
+        if live:
+            click.echo(f"[{index}/{len(chosen)}] {project.name} ...", nl=False)
         outcome = run_demo(ctx, project)
         outcomes.append(outcome)
-        click.echo("\r" + terminal.progress_line(index, len(chosen), outcome))
+        click.echo(("\r" if live else "") + terminal.progress_line(index, len(chosen), outcome))
     click.echo("")
     click.echo(terminal.table(outcomes))
     written = page.write(outcomes, out)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
+import tempfile
+import time
 from pathlib import Path
 
 import nox
@@ -25,7 +28,10 @@ nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_venv = "yes"
 nox.options.error_on_missing_interpreters = True
-nox.options.sessions = [*UNITS]
+# A fork (`nox -s fork`) checks its own code by default: the library it carries and its project; the
+# launcher's and the showcase's own checks stay available by name.
+FORKED = (ROOT / ".fork.toml").exists()
+nox.options.sessions = ["shared", *PROJECTS] if FORKED else [*UNITS]
 
 
 def _sync(session: nox.Session, unit: str, *groups: str) -> None:
@@ -71,10 +77,29 @@ def showcase(session: nox.Session) -> None:
     _checks(session, "infra/showcase")
 
 
+# airflow_dags runs these projects' CLIs, each in its own runtime virtualenv, as deployed.
+ORCHESTRATED = ("api_fetcher", "csv_to_postgres", "log_analyzer", "kafka_ingest")
+
+
+def _orchestrated_venvs(session: nox.Session) -> None:
+    """Create (or update) one runtime venv per orchestrated project; tell the DAGs where they are."""
+    root = Path(session.virtualenv.location).parent / "airflow_dags-venvs"
+    venvs = {}
+    for project in ORCHESTRATED:
+        venv = root / project
+        args = ["uv", "sync", "--locked", "--project", f"projects/{project}", "--no-default-groups"]
+        env = {"UV_PROJECT_ENVIRONMENT": str(venv), "UV_PYTHON_DOWNLOADS": "never"}
+        session.run_install(*args, "--python", PYTHON, env=env, silent=True)
+        venvs[project] = str(venv)
+    session.env["AIRFLOW_DAGS_VENVS"] = json.dumps(venvs)
+
+
 def _project_session(name: str) -> None:
     @nox.session(name=name, python=PYTHON)
     def check(session: nox.Session) -> None:
         _sync(session, f"projects/{name}", "dev")
+        if name == "airflow_dags":
+            _orchestrated_venvs(session)
         _checks(session, f"projects/{name}")
 
     check.__doc__ = f"Lint, type-check and test projects/{name} against real services."
@@ -279,5 +304,39 @@ def fork(session: nox.Session) -> None:
     ):
         shutil.copy2(ROOT / ".github" / "workflows" / wf, workflows / wf)
     shutil.copy2(ROOT / "projects" / name / "README.md", dest / "README.md")
+    # A fork of a fork (or of a checkout without commits) has no HEAD to name.
+    head = session.run(
+        "git", "rev-parse", "--verify", "-q", "HEAD", silent=True, external=True, success_codes=[0, 1]
+    )  # fmt: skip
+    origin = str(head or "").strip() or "uncommitted"
+    (dest / ".fork.toml").write_text(
+        f'# Forked from the data-engineering showcase monorepo.\nproject = "{name}"\n'
+        f'origin_commit = "{origin}"\n'
+    )
     session.run("git", "init", "-q", "-b", "main", str(dest), external=True)
     session.log(f"forked {name} into {dest}: cd there and run `uvx nox`")
+
+
+@nox.session(python=False)
+def forks(session: nox.Session) -> None:
+    """Fork each project (all when none named) into a temporary folder and run the fork's own nox."""
+    chosen = _split(session)[0]
+    results = []
+    with tempfile.TemporaryDirectory(prefix="de-forks-") as tmp:
+        for name in chosen:
+            dest = Path(tmp) / name
+            session.run("nox", "-s", "fork", "--", name, str(dest), external=True, silent=True)
+            started = time.monotonic()
+            try:
+                with session.chdir(dest):
+                    session.run("nox", external=True)
+                ok = True
+            except nox.command.CommandFailed:
+                ok = False
+            results.append((name, ok, time.monotonic() - started))
+    for name, ok, seconds in results:
+        session.log(
+            f"fork of {name:<16} {'passed' if ok else 'FAILED'} its own nox in {seconds:.0f}s"
+        )
+    if not all(ok for _, ok, _ in results):
+        session.error("a fork failed its own nox")

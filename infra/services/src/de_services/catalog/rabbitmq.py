@@ -82,7 +82,16 @@ def _start(rt: Runtime) -> None:
 
 
 def _ready(rt: Runtime) -> bool:
-    return amqp_answers("127.0.0.1", rt.port("amqp_port"))
+    # The management listener comes up a moment after AMQP; callers use both.
+    return amqp_answers("127.0.0.1", rt.port("amqp_port")) and _listening(rt.port("mgmt_port"))
+
+
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2.0):
+            return True
+    except OSError:
+        return False
 
 
 def amqp_answers(host: str, port: int, timeout: float = 2.0) -> bool:

@@ -13,6 +13,8 @@ declare -A PKGS=(
   [pushgateway]="prometheus-pushgateway"
   # Not a service: the headless browser the showcase page is checked in.
   [showcase]="chromium"
+  # Not a service: the reference exporter projects/monitoring's benchmark runs beside its own.
+  [monitoring]="prometheus-postgres-exporter"
 )
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=("${!PKGS[@]}")
@@ -33,7 +35,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # Debian starts packaged daemons on install; our services run on their own ports from their own
 # state folders, so the distribution's copies on the default ports are stopped and disabled.
-for unit in postgresql rabbitmq-server prometheus prometheus-pushgateway prometheus-node-exporter; do
+for unit in postgresql rabbitmq-server prometheus prometheus-pushgateway prometheus-node-exporter prometheus-postgres-exporter; do
   if command -v systemctl >/dev/null && systemctl is-active --quiet "$unit" 2>/dev/null; then
     systemctl disable --now "$unit" >/dev/null 2>&1 || true
   fi

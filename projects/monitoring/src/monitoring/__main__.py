@@ -1,0 +1,5 @@
+"""`python -m monitoring`."""
+
+from monitoring.cli import main
+
+main()

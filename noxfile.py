@@ -78,7 +78,7 @@ def showcase(session: nox.Session) -> None:
 
 
 # airflow_dags runs these projects' CLIs, each in its own runtime virtualenv, as deployed.
-ORCHESTRATED = ("api_fetcher", "csv_to_postgres", "log_analyzer", "kafka_ingest")
+ORCHESTRATED = ("api_fetcher", "cloud_pipeline", "csv_to_postgres", "log_analyzer", "kafka_ingest")
 
 
 def _orchestrated_venvs(session: nox.Session) -> None:
@@ -150,6 +150,14 @@ def bench(session: nox.Session) -> None:
         session.run("python", str(script), *extra)
     showcase = ("uv", "run", "--locked", "--quiet", "--project", "infra/showcase", "de-showcase")
     session.run(*showcase, "bench-table", external=True)
+
+
+@nox.session(python=PYTHON)
+def lambda_zip(session: nox.Session) -> None:
+    """cloud_pipeline's Lambda deployment zip: nox -s lambda_zip [-- OUT.zip]."""
+    _sync(session, "projects/cloud_pipeline")
+    out = session.posargs[0] if session.posargs else "projects/cloud_pipeline/dist/lambda.zip"
+    session.run("python", "-m", "cloud_pipeline.packaging", out)
 
 
 @nox.session(python=PYTHON)

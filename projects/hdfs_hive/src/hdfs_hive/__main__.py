@@ -1,0 +1,5 @@
+"""`python -m hdfs_hive`."""
+
+from hdfs_hive.cli import main
+
+main()

@@ -22,7 +22,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
-from api_fetcher import auth
+from api_fetcher import auth, xmlbody
 from api_fetcher.config import ApiFetcherSettings
 from api_fetcher.ratelimit import TokenBucket, Unlimited
 from api_fetcher.spec import Scalar, Source
@@ -215,7 +215,8 @@ class ApiClient:
             after = " after the retries" if status in RETRY_STATUSES else ""
             raise PageError(f"HTTP {status}{after}", status, snippet)
         ctype = resp.headers.get("Content-Type", "").split(";")[0].strip().lower()
-        if ctype and not (ctype == "application/json" or ctype.endswith("+json")):
+        is_xml = ctype in ("application/xml", "text/xml") or ctype.endswith("+xml")
+        if ctype and not (ctype == "application/json" or ctype.endswith("+json") or is_xml):
             raise PageError(f"unexpected content type {ctype!r}", status, snippet)
         length = resp.headers.get("Content-Length")
         if length is not None and length.isdigit() and int(length) != len(resp.content):
@@ -223,7 +224,9 @@ class ApiClient:
                 f"truncated body: {len(resp.content)} of {length} bytes", status, snippet
             )
         try:
-            body = json.loads(resp.content)
+            body = xmlbody.parse(resp.content) if is_xml else json.loads(resp.content)
+        except xmlbody.XmlRefused as exc:
+            raise PageError(_first(exc), status, snippet) from None
         except (ValueError, UnicodeDecodeError) as exc:
             raise PageError(f"body is not JSON: {_first(exc)}", status, snippet) from None
         return Answer(body=body, url=resp.url, links=dict(resp.links))

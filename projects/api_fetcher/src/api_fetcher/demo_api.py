@@ -16,6 +16,7 @@ import json
 import secrets
 import threading
 import time
+import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -435,8 +436,26 @@ class DemoApi:
             else:
                 links = {"Link": f'<{next_url}>; rel="next"'} if next_url else {}
                 self._send(h, 200, rows[lo : lo + size], links)
+        elif style == "xml":
+            lo = (page - 1) * size
+            self._raw(h, 200, _orders_xml(rows[lo : lo + size], page, pages), XML_HEADERS)
         else:
             self._send(h, 404, {"error": f"no pagination style {style!r}"})
+
+
+XML_HEADERS = {"Content-Type": "application/xml; charset=utf-8"}
+
+
+def _orders_xml(rows: Sequence[dict[str, Any]], page: int, pages: int) -> bytes:
+    """A legacy-style XML page: `<orders page= total_pages=><order id=>...</order></orders>`."""
+    root = ET.Element("orders", {"page": str(page), "total_pages": str(pages)})
+    for row in rows:
+        order = ET.SubElement(root, "order", {"id": str(row["id"])})
+        for name, value in row.items():
+            if name != "id":
+                ET.SubElement(order, name).text = str(value)
+    data: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return data
 
 
 def _encode_cursor(position: int) -> str:

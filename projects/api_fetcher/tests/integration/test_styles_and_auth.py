@@ -190,3 +190,46 @@ def test_httpbin_5xx_is_retried_then_counted_as_a_failed_page(kit: Any, httpbin_
     assert summary.extra["retries"] == 2
     (entry,) = kit.quarantine()
     assert entry["kind"] == "page" and entry["reason"] == "HTTP 503 after the retries"
+
+
+def test_an_xml_api_is_fetched_like_a_json_one(kit: Any, api: Callable[..., DemoApi]) -> None:
+    """The bundled API's legacy XML route: page numbers, the total from an attribute, values kept
+    as the text the API sent."""
+    server = api(records=95, invalid_every=0)
+    source = f"""
+sources:
+  - name: s
+    base_url: {server.url}
+    endpoints:
+      - name: orders
+        path: /open/xml/orders
+        params: {{per_page: 40}}
+        pagination: {{type: page_number, size: 40, total_pages_path: orders.@total_pages}}
+        records_path: orders.order
+        primary_key: "@id"
+"""
+    summary = kit.fetch(kit.settings(kit.sources(source)))
+    assert "failure" not in summary.extra, summary.extra
+    assert summary.records_out == 95 and summary.extra["pages"] == 3
+    rows = sorted(kit.jsonl(), key=lambda r: int(r["@id"]))
+    assert [r["@id"] for r in rows] == [str(i) for i in range(1, 96)]
+    first = server.orders.view(None, None)[0]
+    assert rows[0]["amount"] == str(first["amount"]) and rows[0]["email"] == first["email"]
+
+
+def test_hostile_xml_fails_the_page_with_the_reason(kit: Any, httpserver: HTTPServer) -> None:
+    laughs = b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "ha"><!ENTITY b "&a;&a;">]><l>&b;</l>'
+    httpserver.expect_request("/feed").respond_with_data(laughs, content_type="application/xml")
+    source = f"""
+sources:
+  - name: s
+    base_url: {httpserver.url_for("")}
+    endpoints:
+      - name: feed
+        path: /feed
+        records_path: l
+        primary_key: id
+"""
+    summary = kit.fetch(kit.settings(kit.sources(source)))
+    assert summary.records_out == 0
+    assert "entities or a DTD refused" in str(summary.extra), summary.extra

@@ -81,13 +81,13 @@ def markdown(all_verdicts: list[Verdicts]) -> str:
 
 
 def status_cell(v: Verdicts) -> str:
-    """The README's status for one project: the verdict count and each figure in a few words."""
-    parts = [
-        f"{c['figure']}: {_num(c['ratio'])}x {c['anchor']}" + ("" if c["met"] else " (**missed**)")
-        for c in v.comparisons
-    ]
+    """The README's status for one project: the verdict count and its headline figure."""
+    first = v.comparisons[0] if v.comparisons else None
     head = f"**{v.met} of {len(v.comparisons)} targets met**"
-    return f"{head}: {'; '.join(parts)} [(table)](BENCHMARKS.md#{v.project})"
+    if first is None:
+        return head
+    headline = f"{first['figure']}: {_num(first['ratio'])}x {first['anchor']}"
+    return f"{head}; {headline} ([all figures](BENCHMARKS.md#{v.project}))"
 
 
 _ROW = re.compile(

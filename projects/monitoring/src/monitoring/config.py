@@ -30,6 +30,24 @@ class MonitoringSettings(Settings):
         default=Path("uncovered-metrics.jsonl"),
         description="Where `coverage` writes each metric without a panel or alert, with the reason.",
     )
+    # The threshold checks (`check kafka-lag`, `check parking-lot`): one measurement, exit 1 over.
+    kafka_bootstrap: str | None = Field(
+        default=None, description="Threshold checks: Kafka bootstrap servers (host:port,...)."
+    )
+    rabbitmq_management_url: str | None = Field(
+        default=None,
+        description="Threshold checks: RabbitMQ management API URL (http://host:15672).",
+    )
+    rabbitmq_vhost: str = Field(default="/", description="Threshold checks: RabbitMQ vhost.")
+    rabbitmq_user: str = Field(default="guest", description="Threshold checks: RabbitMQ API user.")
+    # None, not "guest": a default secret would be redacted from every log line as a password.
+    rabbitmq_password: SecretStr | None = Field(
+        default=None,
+        description="Threshold checks: RabbitMQ API password, guest when unset (env or config only).",
+    )
+    check_timeout_s: float = Field(
+        default=5.0, gt=0, le=300, description="Threshold checks: seconds to wait for an answer."
+    )
     # The demo seeds a small scenario in each service given here, then measures it from outside.
     demo_postgres_url: SecretStr | None = Field(
         default=None, description="Demo: PostgreSQL URL (a table is created and left stale)."

@@ -23,6 +23,7 @@ from thrift.transport.TTransport import TTransportException
 from de_common.errors import JobError, ServiceUnavailable, UserError
 from hdfs_hive.config import HdfsHiveSettings
 from hdfs_hive.identifiers import identifier, table_name
+from hdfs_hive.partition_spec import PartitionSpec
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -89,12 +90,20 @@ class Catalog:
 
     # --- tables and partitions ------------------------------------------------------------
 
-    def ensure_table(self, database: str, table: str, columns: str, location: str) -> None:
-        """The database and an EXTERNAL Parquet table partitioned by dt over `location`."""
+    def ensure_table(
+        self,
+        database: str,
+        table: str,
+        columns: str,
+        location: str,
+        partition_keys: tuple[str, ...] = ("dt",),
+    ) -> None:
+        """The database and an EXTERNAL Parquet table partitioned by dt (and more) over `location`."""
+        keys = ", ".join(f"{identifier(k, 'partition key')} STRING" for k in partition_keys)
         self.execute(f"CREATE DATABASE IF NOT EXISTS {identifier(database, 'database')}")
         self.execute(
             f"CREATE EXTERNAL TABLE IF NOT EXISTS {table_name(database, table)} ({columns}) "
-            "PARTITIONED BY (dt STRING) STORED AS PARQUET LOCATION %(location)s",
+            f"PARTITIONED BY ({keys}) STORED AS PARQUET LOCATION %(location)s",
             {"location": location},
         )
 
@@ -145,6 +154,46 @@ class Catalog:
             "SET LOCATION %(location)s",
             {"dt": dt, "location": location},
         )
+
+    # --- partitions by full spec (dt=D/hour=H) ----------------------------------------------
+
+    def location_of(self, database: str, table: str, spec: PartitionSpec) -> str | None:
+        """The LOCATION path of the partition `spec`, None when it is not registered."""
+        where, params = _spec(spec)
+        name = table_name(database, table)
+        if not self.execute(f"SHOW PARTITIONS {name} PARTITION ({where})", params):
+            return None
+        rows = self.execute(f"DESCRIBE FORMATTED {name} PARTITION ({where})", params)
+        found = next((str(r[1]) for r in rows if r[0] and str(r[0]).strip() == "Location"), None)
+        return urlsplit(found).path if found else None
+
+    def add_partition(self, database: str, table: str, spec: PartitionSpec, location: str) -> None:
+        """Register one partition at `location` (no-op when it already exists)."""
+        where, params = _spec(spec)
+        self.execute(
+            f"ALTER TABLE {table_name(database, table)} ADD IF NOT EXISTS PARTITION ({where}) "
+            "LOCATION %(location)s",
+            {**params, "location": location},
+        )
+
+    def move_partition(self, database: str, table: str, spec: PartitionSpec, location: str) -> None:
+        """Point partition `spec` at `location`: one metastore update, atomic for readers."""
+        where, params = _spec(spec)
+        self.execute(
+            f"ALTER TABLE {table_name(database, table)} PARTITION ({where}) "
+            "SET LOCATION %(location)s",
+            {**params, "location": location},
+        )
+
+
+def _spec(spec: PartitionSpec) -> tuple[str, dict[str, object]]:
+    """`k`=%(p0)s, ... and its parameters: keys validated identifiers, values parameters."""
+    params: dict[str, object] = {}
+    parts = []
+    for n, (key, value) in enumerate(spec.pairs):
+        params[f"p{n}"] = value
+        parts.append(f"{identifier(key, 'partition key')}=%(p{n})s")
+    return ", ".join(parts), params
 
 
 def connect(settings: HdfsHiveSettings) -> Catalog:

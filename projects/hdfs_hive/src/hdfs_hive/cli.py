@@ -1,4 +1,4 @@
-"""hdfs-hive: put, ls, register, query, compact, retention, generate, demo (and config)."""
+"""hdfs-hive: put, load, ls, register, query, compact, retention, generate, demo (and config)."""
 
 from __future__ import annotations
 
@@ -59,6 +59,31 @@ def put(
     req = jobs.PutRequest(list(sources), dataset=dataset, dt=dt, to=to)
     metrics = loader_metrics(run.metrics)
     run.execute(lambda: jobs.put(run.settings, req, metrics), as_json)
+
+
+@cli.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--dataset", required=True, help="The dataset: <lake_root>/<dataset>.")
+@click.option(
+    "--partition",
+    required=True,
+    help="The partition to replace, e.g. dt=2026-11-30/hour=14 (dt first; hour 00-23).",
+)
+@table_opt
+@setting_flags(S, *HDFS_FLAGS, *HIVE_FLAGS, "workers", "quarantine")
+@json_option
+@pass_run
+def load(
+    run: Run[HdfsHiveSettings],
+    source: Path,
+    dataset: str,
+    partition: str,
+    table: str | None,
+    as_json: bool,
+) -> None:
+    """Replace one partition (e.g. an hour) with a local Parquet folder, atomically for readers."""
+    req = jobs.LoadRequest(source, dataset, partition, table)
+    run.execute(lambda: jobs.load(run.settings, req), as_json)
 
 
 @cli.command("ls")

@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING
 from de_common.config import with_overrides
 from de_common.durable import write_atomically
 from de_common.errors import JobError, UserError
+from de_common.inputs import InputMissing
 from de_common.run import JobFailed, Summary
 from hdfs_hive import uploads, webhdfs
 from hdfs_hive.config import HdfsHiveSettings
 from hdfs_hive.identifiers import identifier, partition_date, table_name
 from hdfs_hive.lake import Dataset, data_files, dataset, partition_folders
-from hdfs_hive.planning import Target, plan
+from hdfs_hive.partition_spec import PartitionSpec
+from hdfs_hive.planning import Planned, Target, plan
 from hdfs_hive.telemetry import LoaderMetrics
 
 # Hive (PyHive, Thrift), pyarrow and pandas are imported by the jobs that use them: on a busy
@@ -333,5 +335,113 @@ def demo(settings: HdfsHiveSettings, folder: Path, metrics: LoaderMetrics | None
                     f"dt={d}": int(n) for d, n in zip(per_day["dt"], per_day["n"], strict=True)
                 },
             },
+        },
+    )
+
+
+@dataclass(frozen=True)
+class LoadRequest:
+    """One local folder of Parquet (e.g. log_analyzer's date=YYYY-MM-DD/) into one partition."""
+
+    source: Path
+    dataset: str
+    partition: str
+    table: str | None = None
+
+
+def _load_plan(
+    req: LoadRequest, spec: PartitionSpec
+) -> tuple[list[Planned], list[dict[str, str]], int]:
+    """(files flattened to their names, rejects with reasons, hidden files skipped)."""
+    dt = spec.value("dt")
+    planned, refused = plan([req.source], Target("/", lake=False))
+    rejects = [{"input": str(r.local), "reason": r.reason} for r in refused if not r.skip]
+    hidden = sum(1 for r in refused if r.skip)
+    kept: dict[str, Planned] = {}
+    for item in planned:
+        folders = item.local.relative_to(req.source).parts[:-1] if req.source.is_dir() else ()
+        # date=/dt= folders (log_analyzer writes date=YYYY-MM-DD/) must name the partition's day.
+        days = {f.split("=", 1)[1] for f in folders if f.startswith(("date=", "dt="))}
+        name = item.local.name
+        if not name.endswith(".parquet"):
+            rejects.append({"input": str(item.local), "reason": "not Parquet (the table is)"})
+        elif days - {dt}:
+            reason = f"inside {'/'.join(folders)}, not the partition's dt={dt}"
+            rejects.append({"input": str(item.local), "reason": reason})
+        elif name in kept:
+            rejects.append({"input": str(item.local), "reason": f"another input is named {name}"})
+        else:
+            kept[name] = Planned(item.local, name, item.size)
+    return list(kept.values()), rejects, hidden
+
+
+def _local_columns(files: list[Planned], keys: tuple[str, ...]) -> str:
+    """The Hive columns of the files (one schema for all of them, partition keys excluded)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from hdfs_hive.schema import columns_ddl
+
+    schemas = [pq.read_schema(f.local) for f in files]
+    for f, other in zip(files[1:], schemas[1:], strict=True):
+        if not other.equals(schemas[0]):
+            raise UserError(f"{f.local} has another schema than {files[0].local}")
+    first = schemas[0]
+    kept = [first.field(i) for i in range(len(first)) if first.field(i).name not in keys]
+    return columns_ddl(pa.schema(kept))
+
+
+def load(settings: HdfsHiveSettings, req: LoadRequest) -> Summary:
+    """Replace one partition with the local files: upload to a new folder, swap, clean up."""
+    from hdfs_hive import loading
+    from hdfs_hive.partition_spec import parse
+
+    spec = parse(req.partition)
+    ds = dataset(settings, req.dataset, req.table)
+    if not req.source.exists():
+        raise InputMissing(f"input not found: {req.source}")
+    files, rejects, hidden = _load_plan(req, spec)
+    _quarantine(settings, rejects)
+    records_in = len(files) + len(rejects) + hidden
+    if rejects:
+        summary = Summary(
+            records_in=records_in,
+            records_out=0,
+            records_rejected=len(rejects),
+            records_skipped={"hidden": hidden, "not_loaded": len(files)},
+            extra={"partition": spec.path, "quarantine": str(settings.quarantine)},
+        )
+        raise JobFailed(
+            f"{len(rejects)} files rejected, see {settings.quarantine}; "
+            "the partition was left as it was",
+            summary,
+        )
+    if not files:
+        raise UserError(f"no Parquet files in {req.source}: nothing to load into {spec.path}")
+    columns = _local_columns(files, spec.keys)
+    hdfs = webhdfs.connect(settings)
+    catalog = _catalog(settings)
+    try:
+        catalog.ensure_table(ds.database, ds.table, columns, ds.root, spec.keys)
+        done = loading.swap_in(hdfs, catalog, ds, spec, files, settings.workers)
+    finally:
+        catalog.close()
+    moved = done.action != "unchanged"
+    import pyarrow.parquet as pq
+
+    return Summary(
+        records_in=records_in,
+        records_out=len(files) if moved else 0,
+        records_skipped={"hidden": hidden, "unchanged": 0 if moved else len(files)},
+        extra={
+            "unit": "files",
+            "action": done.action,
+            "table": f"{ds.database}.{ds.table}",
+            "partition": spec.path,
+            "location": done.location,
+            "previous_location": done.previous,
+            "files": len(files),
+            "bytes": sum(f.size for f in files),
+            "rows": sum(pq.ParquetFile(f.local).metadata.num_rows for f in files),
         },
     )

@@ -1,0 +1,5 @@
+"""`python -m spark_etl`."""
+
+from spark_etl.cli import main
+
+main()

@@ -111,6 +111,7 @@ def test_isolation_fixtures_create_and_clean_up(tmp_path: Path) -> None:
         "DE_RABBITMQ_AMQP_PORT": "31672",
         "DE_RABBITMQ_DIST_PORT": "31673",
         "DE_RABBITMQ_EPMD_PORT": "31369",
+        "DE_RABBITMQ_MGMT_PORT": "31675",
         "DE_MOTO_PORT": "31000",
     }
     proc = _inner_pytest(tmp_path, ISOLATION, CI="true", **ports)

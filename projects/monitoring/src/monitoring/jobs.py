@@ -6,6 +6,7 @@ import json
 import logging
 import signal
 import threading
+import time
 from dataclasses import asdict
 from types import FrameType
 from typing import Any
@@ -169,4 +170,25 @@ def demo(settings: MonitoringSettings) -> Summary:
         checks.append(scenario.hdfs(settings.demo_hdfs_url))
     if not checks:
         raise UserError("the demo needs at least one MONITORING_DEMO_* service URL (see --help)")
-    return probe_checks(checks)
+    summary = probe_checks(checks)
+    summary.extra["figure"] = _demo_figure(summary.details["checks"])
+    return summary
+
+
+def _demo_figure(states: dict[str, Any]) -> dict[str, Any]:
+    """For the showcase page: what the exporter measured, lag per partition and age per target."""
+    now = time.time()
+    bars: dict[str, float] = {}
+    for state in states.values():
+        for sample in state.get("samples", []):
+            labels = sample["labels"]
+            if sample["series"] == "pipeline_kafka_consumer_lag":
+                bars[f"kafka lag, partition {labels['partition']}"] = sample["value"]
+            elif sample["series"] == "pipeline_data_last_update_timestamp_seconds":
+                name = labels["target"].rstrip("/").rsplit("/", 1)[-1]
+                bars[f"age of {name}"] = round((now - sample["value"]) / 60, 1)
+    return {
+        "title": "what the exporter measured (lag in messages, age in minutes)",
+        "unit": "",
+        "bars": bars,
+    }

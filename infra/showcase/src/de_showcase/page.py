@@ -20,7 +20,8 @@ STYLE = """
 body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:70rem;color:#1d232b;padding:0 1rem}
 h1{font-size:1.6rem;margin-bottom:.2rem} .sub{color:#5b6570;margin-top:0}
 table{border-collapse:collapse;width:100%;margin:1rem 0 2rem}
-th,td{padding:.35rem .6rem;border-bottom:1px solid #e2e6ea;text-align:left;vertical-align:top}
+th,td{padding:.35rem .6rem;border-bottom:1px solid #e2e6ea;text-align:left;vertical-align:top;white-space:nowrap}
+td.where{white-space:normal;overflow-wrap:anywhere}
 td.n{text-align:right;font-variant-numeric:tabular-nums}
 .ok{color:#137333;font-weight:600} .failed,.unavailable{color:#b3261e;font-weight:600}
 section.card{border:1px solid #e2e6ea;border-radius:8px;padding:1rem 1.2rem;margin:1rem 0}
@@ -94,7 +95,7 @@ def render(
             f'<td class="n">{_count(o.records_out)}</td>'
             f'<td class="n">{_count(o.records_rejected)}</td>'
             f'<td class="n">{o.duration_s:.1f}s</td>'
-            f"<td>{_link(where, page_dir, where or '') if o.ok else _e(where or '')}</td>"
+            f'<td class="where">{_link(where, page_dir, where or "") if o.ok else _e(where or "")}</td>'
             f"<td>{_link(o.log, page_dir, 'log')}</td>"
             "</tr>"
         )

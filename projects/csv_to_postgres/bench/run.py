@@ -618,6 +618,7 @@ def report(args: argparse.Namespace, data: Dataset, csv: Path, results: list[Res
     print("\ncommand: " + shlex.join(["python", *sys.argv]))
     for tool, cmd in COMMANDS.items():
         print(f"  {tool}: {cmd}")
+    verdicts(args, data, csv, rows, results)
     (OUT / "results.json").write_text(
         json.dumps(
             {
@@ -630,6 +631,42 @@ def report(args: argparse.Namespace, data: Dataset, csv: Path, results: list[Res
             },
             indent=2,
         )
+    )
+
+
+# Our modes against psql \copy, and the ratio each must reach (issue 19).
+TARGETS = {
+    "csv_to_postgres append": ("append", 0.85),
+    "csv_to_postgres upsert": ("upsert, every key exists, same values", 0.5),
+    "csv_to_postgres upsert (new keys)": ("upsert, new keys", 0.5),
+    "csv_to_postgres upsert (changed values)": ("upsert, every row changes", 0.5),
+}
+
+
+def verdicts(
+    args: argparse.Namespace, data: Dataset, csv: Path, rows: int, results: list[Result]
+) -> None:
+    """bench/results.json (de_common.benchmarks), from which `nox -s bench` writes the tables."""
+    from de_common.benchmarks import Comparison, write_results
+
+    ref = next((r.rows_per_s for r in results if r.tool == "psql \\copy"), None)
+    if not ref:
+        return
+    comparisons = [
+        Comparison(figure, "rows/s", round(r.rows_per_s), "psql \\copy", round(ref), target)
+        for r in results
+        for tool, (figure, target) in TARGETS.items()
+        if r.tool == tool
+    ]
+    size = csv.stat().st_size / 2**20
+    write_results(
+        Path(__file__).with_name("results.json"),
+        "csv_to_postgres",
+        comparisons,
+        data=f"seeded {data.name} CSV, {rows:,} rows, {size:.0f} MiB; data compared equal to psql's",
+        command=shlex.join(
+            ["uv", "run", "nox", "-s", "bench", "--", "csv_to_postgres", *sys.argv[1:]]
+        ),
     )
 
 

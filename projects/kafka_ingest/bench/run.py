@@ -423,6 +423,37 @@ def report(best: Best, opts: argparse.Namespace, sizes: dict[str, int]) -> None:
             f"same valid event ids: {'yes' if n['same_valid_ids'] else 'NO'}"
         )
     print(f"command: {shlex.join([sys.executable, *sys.argv])}")
+    # The verdicts `nox -s bench` gathers into BENCHMARKS.md (de_common.benchmarks).
+    from de_common.benchmarks import Comparison, write_results
+
+    names = {
+        "producer": "producer: read + validate + keyed produce + DLQ",
+        "ordered": "consumer, time-ordered",
+        "scattered": "consumer, late events over 28 d x 24 h",
+    }
+    write_results(
+        Path(__file__).with_name("results.json"),
+        "kafka_ingest",
+        [
+            Comparison(
+                names[key],
+                "msg/s",
+                round(best.rates[f"{key}.ours"]),
+                "Quix Streams",
+                round(best.rates[f"{key}.quix"]),
+                TARGETS[kind],
+            )
+            for _label, key, kind in rows
+        ],
+        data=(
+            f"seeded events, 1 in {POISON_EVERY:,} poison, {PARTITIONS} partitions: "
+            f"{sizes['ordered']:,} time-ordered and {sizes['scattered']:,} spread over "
+            "28 d x 24 h; same valid event ids in both tools' output"
+        ),
+        command=shlex.join(
+            ["uv", "run", "nox", "-s", "bench", "--", "kafka_ingest", *sys.argv[1:]]
+        ),
+    )
     print(
         json.dumps(
             {

@@ -78,7 +78,16 @@ def showcase(session: nox.Session) -> None:
 
 
 # airflow_dags runs these projects' CLIs, each in its own runtime virtualenv, as deployed.
-ORCHESTRATED = ("api_fetcher", "cloud_pipeline", "csv_to_postgres", "log_analyzer", "kafka_ingest")
+ORCHESTRATED = (
+    "api_fetcher",
+    "cloud_pipeline",
+    "csv_to_postgres",
+    "log_analyzer",
+    "kafka_ingest",
+    "monitoring",
+    "hdfs_hive",
+    "spark_etl",
+)
 
 
 def _orchestrated_venvs(session: nox.Session) -> None:

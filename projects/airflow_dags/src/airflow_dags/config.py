@@ -54,6 +54,9 @@ class AirflowDagsSettings(Settings):
         default=SecretStr("postgresql://postgres@127.0.0.1:25432/postgres"),
         description="PostgreSQL the load and quality-check tasks use.",
     )
+    spark_master: str = Field(
+        default="local[2]", description="Spark master of daily_batch's transform (spark_etl)."
+    )
     orders_table: str = Field(default="orders", description="Table daily_batch loads.")
     postgres_pool: str = Field(
         default="postgres", description="Airflow pool of the PostgreSQL-heavy tasks."
@@ -77,6 +80,24 @@ class AirflowDagsSettings(Settings):
     task_timeout_s: float = Field(
         default=1800.0, gt=0, description="execution_timeout of every task."
     )
+    # log_rollup: each hour's Parquet replaces its partition in HDFS + Hive (hdfs_hive load).
+    hdfs_url: str = Field(
+        default="http://127.0.0.1:29870", description="WebHDFS address log_rollup uploads to."
+    )
+    hive_url: str = Field(
+        default="hive://127.0.0.1:20000/default",
+        description="HiveServer2 (hive://HOST:PORT/DATABASE) log_rollup registers partitions in.",
+    )
+    hdfs_lake_root: str = Field(
+        default="/lake", description="HDFS folder holding one folder per dataset."
+    )
+    hive_database: str = Field(default="lake", description="Hive database of the logs table.")
+    logs_dataset: str = Field(
+        default="access_logs",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="Dataset (HDFS folder and Hive table) of the hourly log Parquet.",
+    )
+    # stream_health: monitoring's threshold checks (`monitoring check ...`), exit 1 over the limit.
     kafka_bootstrap: str = Field(
         default="127.0.0.1:29092", description="Kafka the stream_health lag check reads."
     )
@@ -87,9 +108,24 @@ class AirflowDagsSettings(Settings):
     kafka_group: str = Field(
         default="kafka_ingest", description="Consumer group whose lag stream_health checks."
     )
-    rabbitmq_url: SecretStr = Field(
-        default=SecretStr("amqp://guest:guest@127.0.0.1:25672/%2F"),
-        description="RabbitMQ whose parking lot stream_health checks.",
+    rabbitmq_management_url: str = Field(
+        default="http://127.0.0.1:25675",
+        description="RabbitMQ management API whose parking lot stream_health checks.",
+    )
+    rabbitmq_vhost: str = Field(default="/", description="vhost of rabbitmq_worker's queues.")
+    rabbitmq_user: str = Field(default="guest", description="RabbitMQ management API user.")
+    # None, not "guest": monitoring falls back to guest itself, and a default secret would be
+    # masked from every log line.
+    rabbitmq_password: SecretStr | None = Field(
+        default=None, description="RabbitMQ management API password (guest when unset)."
+    )
+    rabbitmq_prefix: str = Field(
+        default="tasks",
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="rabbitmq_worker's prefix: its parking lot is <prefix>.parked.",
+    )
+    max_parked: int = Field(
+        default=0, ge=0, description="Parked messages above which stream_health fails."
     )
 
     def venv(self, project: str) -> Path:

@@ -29,6 +29,11 @@ class Interval:
         return f"{self.start:%Y%m%d%H}"
 
     @property
+    def hive_partition(self) -> str:
+        """The Hive partition of an hourly interval: dt=YYYY-MM-DD/hour=HH."""
+        return f"dt={self.start:%Y-%m-%d}/hour={self.start:%H}"
+
+    @property
     def start_iso(self) -> str:
         return f"{self.start:%Y-%m-%dT%H:%M:%SZ}"
 

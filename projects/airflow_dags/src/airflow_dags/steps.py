@@ -25,6 +25,23 @@ def orders_csv(settings: AirflowDagsSettings, interval: Interval) -> Path:
     return settings.data_dir / "staged" / "orders" / f"date={interval.date}" / "orders.csv"
 
 
+def orders_parquet(settings: AirflowDagsSettings) -> Path:
+    """The curated orders table: Parquet partitioned by date=YYYY-MM-DD (spark_etl writes it)."""
+    return settings.data_dir / "curated" / "orders"
+
+
+def transform_orders(settings: AirflowDagsSettings, interval: Interval) -> Step:
+    """spark_etl transform of the raw partition: the latest update per order -> the date's Parquet
+    partition (dynamic overwrite) and the CSV the load reads; a rerun replaces both."""
+    args = (
+        "transform", str(orders_partition(settings, interval)),
+        "--date", interval.date,
+        "--out", str(orders_parquet(settings)),
+        "--csv-out", str(orders_csv(settings, interval)),
+    )  # fmt: skip
+    return Step("spark_etl", args, {"SPARK_ETL_MASTER": settings.spark_master})
+
+
 def sources_file(settings: AirflowDagsSettings) -> Path:
     """The bundled orders source with the configured API address, written where the fetch reads it."""
     template = resources.files("airflow_dags").joinpath("data/orders_source.yaml").read_text()
@@ -98,10 +115,50 @@ def analyze_logs(settings: AirflowDagsSettings, interval: Interval, out: Path) -
     return Step("log_analyzer", args)
 
 
-def kafka_lag(settings: AirflowDagsSettings) -> Step:
-    """kafka_ingest's `lag` state command (monitoring's check replaces it once it exists)."""
+def load_logs_hour(settings: AirflowDagsSettings, interval: Interval, parquet: Path) -> Step:
+    """hdfs_hive load: the hour's Parquet into a fresh HDFS folder, the Hive partition moved there."""
     args = (
-        "lag", "--bootstrap", settings.kafka_bootstrap,
-        "--topic", settings.kafka_topic, "--group-id", settings.kafka_group,
+        "load", str(parquet),
+        "--dataset", settings.logs_dataset,
+        "--partition", interval.hive_partition,
+        "--quarantine", str(settings.data_dir / "quarantine" / "hdfs_hive" / f"{interval.hour}.jsonl"),
     )  # fmt: skip
-    return Step("kafka_ingest", args)
+    env = {
+        "HDFS_HIVE_HDFS_URL": settings.hdfs_url,
+        "HDFS_HIVE_HIVE_URL": settings.hive_url,
+        "HDFS_HIVE_LAKE_ROOT": settings.hdfs_lake_root,
+        "HDFS_HIVE_DATABASE": settings.hive_database,
+    }
+    return Step("hdfs_hive", args, env)
+
+
+def kafka_lag(settings: AirflowDagsSettings) -> Step:
+    """monitoring's lag threshold check: exit 1 (a failed task, the callback alerts) when over."""
+    args = (
+        "check", "kafka-lag",
+        "--group", settings.kafka_group, "--topic", settings.kafka_topic,
+        "--max-lag", str(settings.max_kafka_lag),
+    )  # fmt: skip
+    return Step("monitoring", args, {"MONITORING_KAFKA_BOOTSTRAP": settings.kafka_bootstrap})
+
+
+def parking_lot_queue(settings: AirflowDagsSettings) -> str:
+    """rabbitmq_worker's parking lot: where exhausted and invalid tasks wait for a human."""
+    return f"{settings.rabbitmq_prefix}.parked"
+
+
+def parking_lot(settings: AirflowDagsSettings) -> Step:
+    """monitoring's parking-lot check: more parked messages than max_parked fails the task."""
+    args = (
+        "check", "parking-lot",
+        "--queue", parking_lot_queue(settings), "--max", str(settings.max_parked),
+    )  # fmt: skip
+    env = {
+        "MONITORING_RABBITMQ_MANAGEMENT_URL": settings.rabbitmq_management_url,
+        "MONITORING_RABBITMQ_VHOST": settings.rabbitmq_vhost,
+        "MONITORING_RABBITMQ_USER": settings.rabbitmq_user,
+    }
+    if settings.rabbitmq_password is not None:
+        # Through the environment only: monitoring takes no password flag (argv is visible).
+        env["MONITORING_RABBITMQ_PASSWORD"] = settings.rabbitmq_password.get_secret_value()
+    return Step("monitoring", args, env)

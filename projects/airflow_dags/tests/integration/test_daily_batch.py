@@ -1,6 +1,6 @@
 """daily_batch through `dag.test()` against the real services: the DagRun state AND the data
-(PostgreSQL, the raw and staged partitions, the quarantine, the Pushgateway); a rerun of a date;
-a task that fails once."""
+(PostgreSQL, the raw partition, S3, spark_etl's Parquet and CSV, the quarantine, the Pushgateway);
+a rerun of a date; a task that fails once."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg2
+import pyarrow.parquet as pq
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 from airflow_dags.config import AirflowDagsSettings
@@ -64,6 +65,23 @@ def s3_objects(env: dict[str, str], prefix: str) -> dict[str, bytes]:
     }
 
 
+def parquet_rows(lake: Path) -> list[tuple[Any, ...]]:
+    """spark_etl's curated orders, every date partition: (date, id, updated_at epoch, version)."""
+    root = lake / "curated" / "orders"
+    if not root.exists():
+        return []
+    table = pq.read_table(root)  # hive partitioning: `date` from the folder names
+    columns = [table.column(c).to_pylist() for c in ("date", "id", "updated_at", "version")]
+    return sorted((str(d), i, u.timestamp(), v) for d, i, u, v in zip(*columns, strict=True))
+
+
+def epoch(value: Any) -> float:
+    """A PostgreSQL timestamp (or its ISO text) as Unix seconds."""
+    if isinstance(value, datetime):
+        return value.timestamp()
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+
+
 def pushed(pushgateway: str, partition: str, stage: str) -> float:
     text = urllib.request.urlopen(f"{pushgateway}/metrics", timeout=10).read().decode()
     for line in text.splitlines():
@@ -95,6 +113,13 @@ def test_one_day_loads_exactly_that_days_orders(dag_env: dict[str, str]) -> None
     }
     quarantined = (lake / "quarantine" / "api_fetcher" / "shop_open" / "orders.jsonl").read_text()
     assert len(quarantined.splitlines()) == 1440 // INVALID_EVERY
+    # spark_etl's Parquet partition of the date holds exactly the rows PostgreSQL got.
+    curated = parquet_rows(lake)
+    assert [(d, i) for d, i, _, _ in curated] == [("2024-01-01", int(r[0])) for r in rows]
+    assert [(u, v) for _, _, u, v in curated] == [(epoch(r[1]), int(r[6])) for r in rows]
+    assert list((lake / "curated" / "orders").glob("date=*")) == [
+        lake / "curated" / "orders" / "date=2024-01-01"
+    ]
     assert pushed(dag_env["AIRFLOW_DAGS_PUSHGATEWAY_URL"], "2024-01-01", "loaded") == len(rows)
 
 
@@ -104,17 +129,24 @@ def test_rerunning_a_date_gives_identical_results_and_leaves_other_dates(
     url, lake = dag_env["AIRFLOW_DAGS_DATABASE_URL"], Path(dag_env["AIRFLOW_DAGS_DATA_DIR"])
     assert run_day(1).state == "success"
     first_rows, first_files = table(url), tree(lake / "raw") | tree(lake / "staged")
-    first_landed = s3_objects(dag_env, "lake/raw/")
+    first_landed, first_curated = s3_objects(dag_env, "lake/raw/"), parquet_rows(lake)
 
     assert run_day(1).state == "success"
     assert table(url) == first_rows
     assert tree(lake / "raw") | tree(lake / "staged") == first_files
     assert s3_objects(dag_env, "lake/raw/") == first_landed
+    # Dynamic overwrite: the date's partition replaced by the same rows, not added to.
+    assert parquet_rows(lake) == first_curated
+    day1_files = tree(lake / "curated" / "orders" / "date=2024-01-01")
 
     assert run_day(2).state == "success"
     rows = table(url)
     assert {int(r[0]) for r in rows} == expected_ids(1) | expected_ids(2)
     assert [r for r in rows if int(r[0]) in expected_ids(1)] == first_rows
+    curated = parquet_rows(lake)
+    assert {i for d, i, _, _ in curated if d == "2024-01-02"} == expected_ids(2)
+    assert [r for r in curated if r[0] == "2024-01-01"] == first_curated
+    assert tree(lake / "curated" / "orders" / "date=2024-01-01") == day1_files
 
 
 def test_a_task_failing_once_is_retried_and_the_run_succeeds(

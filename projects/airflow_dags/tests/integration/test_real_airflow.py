@@ -150,7 +150,7 @@ def test_scheduler_runs_daily_batch_triggered_through_the_rest_api(
 
         tis = api.call("GET", f"{path}/taskInstances")["task_instances"]
         assert {t["task_id"]: t["state"] for t in tis} == dict.fromkeys(
-            ["fetch", "land", "stage", "load", "check_quality", "push_metrics"], "success"
+            ["fetch", "land", "transform", "load", "check_quality", "push_metrics"], "success"
         )
         log = api.call("GET", f"{path}/taskInstances/load/logs/1")
         text = json.dumps(log)

@@ -51,9 +51,9 @@ def deps(dag: Any) -> set[tuple[str, str]]:
 def test_daily_batch_chain(bag: DagBag) -> None:
     dag = bag.dags["daily_batch"]
     assert {t.task_id for t in dag.tasks} == {
-        "fetch", "land", "stage", "load", "check_quality", "push_metrics",
+        "fetch", "land", "transform", "load", "check_quality", "push_metrics",
     }  # fmt: skip
-    assert {("fetch", "stage"), ("stage", "load"), ("load", "check_quality"),
+    assert {("fetch", "transform"), ("transform", "load"), ("load", "check_quality"),
             ("check_quality", "push_metrics"), ("fetch", "land"),
             ("land", "push_metrics")} <= deps(dag)  # fmt: skip
     assert dag.catchup is True
@@ -121,3 +121,46 @@ def test_settings_reach_the_dag_shape(monkeypatch: pytest.MonkeyPatch) -> None:
     assert dag.catchup is False
     assert {t.retries for t in dag.tasks} == {5}
     assert dag.get_task("load").pool == "pg_heavy"
+
+
+def test_stream_health_runs_both_checks_independently(bag: DagBag) -> None:
+    dag = bag.dags["stream_health"]
+    assert {t.task_id for t in dag.tasks} == {"kafka_lag", "parking_lot"}
+    assert deps(dag) == set()  # a lag breach never skips the parking-lot verdict
+
+
+def test_the_checks_are_monitorings_and_the_password_stays_out_of_argv(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from airflow_dags import steps
+    from airflow_dags.config import AirflowDagsSettings
+
+    monkeypatch.setenv("AIRFLOW_DAGS_RABBITMQ_PREFIX", "orders")
+    monkeypatch.setenv("AIRFLOW_DAGS_RABBITMQ_PASSWORD", "s3cret-pw")
+    monkeypatch.setenv("AIRFLOW_DAGS_MAX_PARKED", "5")
+    settings = AirflowDagsSettings()
+    parked = steps.parking_lot(settings)
+    assert parked.project == "monitoring"
+    assert parked.args == ("check", "parking-lot", "--queue", "orders.parked", "--max", "5")
+    assert parked.env["MONITORING_RABBITMQ_PASSWORD"] == "s3cret-pw"
+    assert "s3cret-pw" not in " ".join(parked.argv(settings.venv("monitoring")))
+    lag = steps.kafka_lag(settings)
+    assert (lag.project, lag.args[:2]) == ("monitoring", ("check", "kafka-lag"))
+    assert lag.args[lag.args.index("--max-lag") + 1] == str(settings.max_kafka_lag)
+
+
+def test_log_rollup_publishes_the_hour_to_hive_after_the_analysis(bag: DagBag) -> None:
+    dag = bag.dags["log_rollup"]
+    assert deps(dag) == {("analyze", "to_hive")}
+    assert [o.name for o in dag.get_task("to_hive").outlets] == ["log_parquet"]
+    assert not dag.get_task("analyze").outlets  # the asset means "queryable in Hive"
+
+
+def test_the_hive_partition_of_an_hour() -> None:
+    from datetime import UTC, datetime
+
+    from airflow_dags.interval import Interval
+
+    start = datetime(2024, 3, 9, 7, tzinfo=UTC)
+    hour = Interval.of(start, datetime(2024, 3, 9, 8, tzinfo=UTC))
+    assert hour.hive_partition == "dt=2024-03-09/hour=07"

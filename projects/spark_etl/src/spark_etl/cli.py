@@ -1,4 +1,5 @@
-"""spark-etl: run (dates or incremental), stream, generate, demo (and config from de_common)."""
+"""spark-etl: run (dates or incremental), transform (one date of orders), stream, generate, demo
+(and config from de_common)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from de_common.run import Run
 from spark_etl import jobs
 from spark_etl.config import SparkEtlSettings
 from spark_etl.generate import Shape
+from spark_etl.orders_batch import OrdersRequest
 
 S = SparkEtlSettings
 SPARK_FLAGS = ("master", "driver_memory", "shuffle_partitions", "packages", "s3_endpoint")
@@ -46,6 +48,23 @@ def run_command(
     if start and not end:
         end = start
     run.execute(lambda: jobs.run(run.settings, start, end), as_json)
+
+
+@cli.command(name="transform")
+@click.argument("source")
+@click.option("--date", "day", type=DATE, required=True, help="The date to transform (YYYY-MM-DD).")
+@click.option("--out", required=True, help="Parquet root: the rows go to <out>/date=YYYY-MM-DD/.")
+@click.option("--csv-out", required=True, help="The same rows as one headered CSV file.")
+@setting_flags(S, "files_per_partition", "max_reject_rate", *SPARK_FLAGS)
+@json_option
+@pass_run
+def transform_command(
+    run: Run[SparkEtlSettings], source: str, day: datetime, out: str, csv_out: str, as_json: bool
+) -> None:
+    """One date of orders (api_fetcher JSONL: a file or folder, local, hdfs:// or s3a://) -> its
+    Parquet partition (dynamic overwrite) and one CSV; the latest update of each id kept."""
+    req = OrdersRequest(source=source, day=day.date(), out=out, csv_out=csv_out)
+    run.execute(lambda: jobs.transform_orders(run.settings, req), as_json)
 
 
 @cli.command()

@@ -14,9 +14,10 @@ from pyspark.sql import SparkSession
 from de_common.config import with_overrides
 from de_common.errors import JobError, UserError
 from de_common.run import Summary
-from spark_etl import batch, session, stream
+from spark_etl import batch, orders_batch, session, stream
 from spark_etl.config import SparkEtlSettings
 from spark_etl.generate import Shape, write_landing
+from spark_etl.orders_batch import OrdersRequest
 from spark_etl.storage import Storage, short
 
 DEMO_START = date(2026, 11, 1)
@@ -59,6 +60,19 @@ def run_in(
             raise UserError(f"input not found: {source.url('trips')}")
         return Summary(extra={"first_date": None, "last_date": None, "output": settings.output})
     return batch.execute(spark, settings, window)
+
+
+def transform_orders(settings: SparkEtlSettings, req: OrdersRequest) -> Summary:
+    """One date of orders -> its Parquet partition and one CSV (see orders_batch)."""
+    if "://" not in req.source and not Path(req.source).exists():
+        # A local input that is not there: say so before a JVM starts.
+        raise UserError(f"input not found: {req.source}")
+    packages = session.packages_for(req.source, req.out, req.csv_out)
+    with spark_for(settings, packages) as spark:
+        try:
+            return orders_batch.run(spark, settings, req)
+        except (PySparkException, Py4JJavaError) as exc:
+            raise JobError(f"spark: {short(exc)}") from exc
 
 
 def stream_topic(settings: SparkEtlSettings, until_caught_up: bool) -> Summary:

@@ -1,4 +1,5 @@
-"""daily_batch: one day of orders fetched, landed in S3, staged, loaded into PostgreSQL, checked, measured.
+"""daily_batch: one day of orders fetched, landed in S3, transformed by Spark, loaded into
+PostgreSQL, checked, measured.
 
 Each task touches only its data interval's partition (date=YYYY-MM-DD; the rows dated inside
 the interval), so a rerun of a date replaces that date's results and catchup/backfill work.
@@ -66,26 +67,21 @@ def daily_batch() -> None:
         return run_step(steps.land_orders(settings, interval), settings.venv("cloud_pipeline"))
 
     @task
-    def stage(
+    def transform(
         fetched: dict[str, Any],
         data_interval_start: datetime | None = None,
         data_interval_end: datetime | None = None,
     ) -> dict[str, Any]:
-        """The partition's latest orders as one CSV (stand-in for spark_etl's transform)."""
-        from airflow_dags import jobs
-        from de_common.config import with_overrides
+        """spark_etl: the partition's latest orders -> Parquet date=D and the CSV the load reads."""
+        from airflow_dags.runner import run_step
 
         settings = AirflowDagsSettings()
         interval = _interval(data_interval_start, data_interval_end)
-        partition = steps.orders_partition(settings, interval)
-        target = steps.orders_csv(settings, interval)
-        quarantine = target.with_name("rejects.jsonl")
-        partition.mkdir(parents=True, exist_ok=True)  # an interval without orders stages 0 rows
-        settings = with_overrides(settings, quarantine=quarantine)
-        summary = jobs.stage(
-            settings, [str(partition / "*.jsonl")] if any(partition.glob("*.jsonl")) else [], target
-        )
-        return {**summary.extra, "rows": summary.records_out, "rejected": summary.records_rejected}
+        # An interval without orders transforms nothing: its Parquet partition is emptied.
+        steps.orders_partition(settings, interval).mkdir(parents=True, exist_ok=True)
+        step = steps.transform_orders(settings, interval)
+        summary = run_step(step, settings.venv("spark_etl"))
+        return {**summary, "rows": summary["records_out"]}
 
     @task(pool=SETTINGS.postgres_pool)
     def load(staged: dict[str, Any]) -> dict[str, Any]:
@@ -133,7 +129,7 @@ def daily_batch() -> None:
 
     # Calling a @task inside the DAG body passes XComArgs, not the values the annotations name.
     fetched = fetch()
-    staged = stage(fetched)  # type: ignore[arg-type]
+    staged = transform(fetched)  # type: ignore[arg-type]
     loaded = load(staged)  # type: ignore[arg-type]
     checked = check_quality(staged, loaded)  # type: ignore[arg-type]
     landed = land(fetched)  # type: ignore[arg-type]

@@ -1,7 +1,9 @@
-"""stream_health: Kafka consumer lag against its limit, every 15 minutes and after every load.
+"""stream_health: Kafka consumer lag and rabbitmq_worker's parking lot against their limits,
+every 15 minutes and after every load, through the monitoring project's threshold checks.
 
-A breach fails the task; its on_failure_callback logs the alert and pushes
-airflow_dags_task_failures to the Pushgateway, where the alert rules pick it up.
+A breach (or an unreachable service) makes the check exit 1 and fails its task; the task's
+on_failure_callback logs the alert and pushes airflow_dags_task_failures to the Pushgateway,
+where the alert rules pick it up.
 """
 
 from __future__ import annotations
@@ -30,21 +32,29 @@ SETTINGS = AirflowDagsSettings()
     catchup=False,
     max_active_runs=1,
     default_args={**default_args(SETTINGS), "retries": 0},
-    tags=["streaming", "health", "kafka"],
+    tags=["streaming", "health", "kafka", "rabbitmq"],
     doc_md=__doc__,
 )
 def stream_health() -> None:
     @task
     def kafka_lag() -> dict[str, Any]:
-        """kafka_ingest lag; fails above max_kafka_lag (a health check is not retried)."""
-        from airflow_dags.health import check_lag
+        """monitoring check kafka-lag; fails above max_kafka_lag (a health check is not retried)."""
         from airflow_dags.runner import run_step
 
         settings = AirflowDagsSettings()
-        state = run_step(steps.kafka_lag(settings), settings.venv("kafka_ingest"))
-        return check_lag(state, settings.max_kafka_lag)
+        return run_step(steps.kafka_lag(settings), settings.venv("monitoring"))
 
+    @task
+    def parking_lot() -> dict[str, Any]:
+        """monitoring check parking-lot on rabbitmq_worker's <prefix>.parked; fails above max_parked."""
+        from airflow_dags.runner import run_step
+
+        settings = AirflowDagsSettings()
+        return run_step(steps.parking_lot(settings), settings.venv("monitoring"))
+
+    # Independent: one breach never hides the other's verdict.
     kafka_lag()
+    parking_lot()
 
 
 stream_health()

@@ -188,3 +188,16 @@ def test_a_roadmap_link_to_a_missing_symbol_or_file_is_reported(tmp_path: Path) 
     assert problems[5] == "y: other.A should read mod.<symbol> for pkg/mod.py"
     assert problems[6] == "z: pkg/gone.py does not exist"
     assert len(found) == 7  # the link under the next heading is not the roadmap's
+
+
+def test_the_roadmap_covers_every_topic_the_repository_promises() -> None:
+    root = repository_root(Path(__file__).parent)
+    topics = " | ".join({link.topic for link in roadmap.links((root / "README.md").read_text())})
+    promised = [
+        "generators", "decorators", "context managers", "threading", "multiprocessing",
+        "asyncio", "custom exceptions", "JSON", "XML", "YAML", "logging", "packaging",
+        "cProfile", "memory profiling", "pandas", "SQLAlchemy", "psycopg2", "requests",
+        "confluent-kafka", "pika", "PySpark", "hdfs", "PyHive", "boto3", "prometheus-client",
+        "Airflow",
+    ]  # fmt: skip
+    assert [t for t in promised if t not in topics] == []
